@@ -1,0 +1,82 @@
+"""Per-case and per-backend files: tensors as safetensors, JSON written atomically.
+
+Layout under the artifact directory::
+
+    <case>/inputs.safetensors        input_0, input_1, ... (set k > 0 as set{k}_input_0 ...)
+    <case>/expected.safetensors      the reference outputs
+    <case>/<backend>/actual.safetensors
+    <case>/<backend>/<artifact>      the lowered file (.pt2, .onnx, ...)
+    <case>/<backend>/result.json     the Result record
+    <case>/<backend>/repro.txt       one command that reruns just this pair
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import tempfile
+from typing import Any
+
+import numpy as np
+import safetensors.torch
+
+from paritykit.dtypes import to_numpy, to_torch
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def case_dir(root: pathlib.Path, case: str) -> pathlib.Path:
+    """The directory of one case."""
+    return root / _safe(case)
+
+
+def backend_dir(root: pathlib.Path, case: str, backend: str) -> pathlib.Path:
+    """The directory of one (case, backend) pair."""
+    return case_dir(root, case) / _safe(backend)
+
+
+def _atomic_write(path: pathlib.Path, write: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_arrays(path: pathlib.Path, sets: list[list[np.ndarray]], stem: str) -> None:
+    """Save input/output sets as one safetensors file (``{stem}_{i}``, ``set{k}_{stem}_{i}``)."""
+    tensors = {}
+    for k, arrays in enumerate(sets):
+        prefix = "" if k == 0 else f"set{k}_"
+        for i, a in enumerate(arrays):
+            tensors[f"{prefix}{stem}_{i}"] = to_torch(np.asarray(a)).contiguous()
+    _atomic_write(path, lambda tmp: safetensors.torch.save_file(tensors, tmp))
+
+
+def load_arrays(path: pathlib.Path) -> dict[str, np.ndarray]:
+    """Every tensor of a safetensors file as NumPy (bf16 as ml_dtypes.bfloat16)."""
+    return {k: to_numpy(v) for k, v in safetensors.torch.load_file(str(path)).items()}
+
+
+def write_json(path: pathlib.Path, data: Any) -> None:
+    """Write JSON atomically (a reader never sees a partial file)."""
+    text = json.dumps(data, indent=2, default=str)
+    _atomic_write(path, lambda tmp: pathlib.Path(tmp).write_text(text))
+
+
+def link_or_copy(src: pathlib.Path, dst: pathlib.Path) -> None:
+    """Hard-link ``src`` to ``dst`` (copy across file systems); replaces ``dst``."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.unlink(missing_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)

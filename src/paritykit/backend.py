@@ -1,0 +1,146 @@
+"""The backend protocol: ``Backend.prepare(program, workdir) -> Prepared``, then ``Prepared.run``.
+
+Modelled on ONNX's ``Backend.prepare -> BackendRep.run``. A backend is one module; the framework
+it wraps is imported inside ``prepare`` (and ``is_available``) so listing backends stays cheap
+and a missing framework only affects that backend.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import pathlib
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from paritykit.program import Program
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can take; the planner marks other cases UNSUPPORTED with the reason.
+
+    ``dtypes`` of None means every dtype paritykit carries.
+    """
+
+    dtypes: frozenset[str] | None = None
+    dynamic_shapes: bool = True
+    devices: tuple[str, ...] = ("cpu",)
+    max_rank: int | None = None
+    #: Why the limits exist (appended to UNSUPPORTED messages).
+    why: str = ""
+
+    @staticmethod
+    def all_dtypes_except(*names: str) -> frozenset[str]:
+        """Every dtype paritykit carries, minus ``names``."""
+        from paritykit.dtypes import carried_dtypes
+
+        return frozenset(carried_dtypes()) - set(names)
+
+
+@dataclass(frozen=True)
+class CaseInfo:
+    """Static facts about a case config, known before anything is lowered."""
+
+    id: str
+    input_dtypes: tuple[str, ...]
+    input_ranks: tuple[int, ...]
+    dynamic: bool
+
+
+class Prepared:
+    """A program lowered for one backend, ready to run.
+
+    Subclasses implement :meth:`run`; ``artifact`` is the file the backend wrote (``.onnx``,
+    ``.pt2``, ...) and ``stats`` anything countable about it (sizes, op counts, compile time).
+    """
+
+    artifact: pathlib.Path | None = None
+    stats: dict[str, Any]
+
+    def __init__(self) -> None:
+        self.stats = {}
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """Run on NumPy inputs (bf16 as ml_dtypes.bfloat16) and return NumPy outputs."""
+        raise NotImplementedError
+
+
+class Backend:
+    """Base class of every backend; subclass it and decorate with ``@pk.register_backend``.
+
+    Example::
+
+        @pk.register_backend
+        class MyBackend(pk.Backend):
+            name = "my-backend"
+
+            def prepare(self, program, workdir):
+                return MyPrepared(program.exported().module())
+    """
+
+    name: ClassVar[str] = ""
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    #: Run only in worker processes that never host another backend (framework side effects).
+    needs_own_process: ClassVar[bool] = False
+    #: Distributions whose versions identify this backend's output (part of the cache key).
+    packages: ClassVar[tuple[str, ...]] = ("torch",)
+    #: One-line description shown by ``parity backends``.
+    description: ClassVar[str] = ""
+    #: Listing order (lower first); the reference sorts before everything else.
+    rank: ClassVar[int] = 100
+    #: True when ``load`` can rebuild a Prepared from a workdir written by ``prepare``.
+    cacheable: ClassVar[bool] = False
+
+    def is_available(self) -> str | None:
+        """None when usable here, otherwise why not and how to install what is missing."""
+        return None
+
+    def versions(self) -> dict[str, str]:
+        """Versions of the packages this backend depends on (missing ones as 'missing')."""
+        out: dict[str, str] = {}
+        for dist in self.packages:
+            try:
+                out[dist] = importlib.metadata.version(dist)
+            except importlib.metadata.PackageNotFoundError:
+                out[dist] = "missing"
+        return out
+
+    def unsupported_reason(self, case: CaseInfo) -> str | None:
+        """Why this backend cannot take ``case`` (from :attr:`capabilities`), or None."""
+        caps = self.capabilities
+        reason = None
+        if caps.dtypes is not None:
+            missing = sorted(set(case.input_dtypes) - caps.dtypes)
+            if missing:
+                reason = f"{self.name} does not support dtype {', '.join(missing)}"
+        if reason is None and case.dynamic and not caps.dynamic_shapes:
+            reason = f"{self.name} does not support dynamic shapes"
+        if reason is None and caps.max_rank is not None and any(
+            r > caps.max_rank for r in case.input_ranks
+        ):
+            reason = f"{self.name} supports tensors of rank <= {caps.max_rank}"
+        if reason and caps.why:
+            reason += f" ({caps.why})"
+        return reason
+
+    def prepare(self, program: Program, workdir: pathlib.Path) -> Prepared:
+        """Export / lower / compile ``program``; write the artifact under ``workdir``."""
+        raise NotImplementedError
+
+    def load(self, program: Program, workdir: pathlib.Path) -> Prepared:
+        """Rebuild a Prepared from a cached ``workdir`` (only when :attr:`cacheable`)."""
+        raise NotImplementedError(f"backend {self.name!r} has no cached form")
+
+
+@dataclass
+class BackendInfo:
+    """What ``parity backends`` shows about one backend."""
+
+    name: str
+    available: bool
+    reason: str
+    description: str
+    origin: str
+    versions: dict[str, str] = field(default_factory=dict)

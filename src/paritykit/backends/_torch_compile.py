@@ -1,0 +1,39 @@
+"""``torch.compile`` backends share everything but the compiler name."""
+
+from __future__ import annotations
+
+import pathlib
+import time
+from typing import ClassVar
+
+from paritykit.backend import Backend, Prepared
+from paritykit.backends._torch_common import TorchPrepared
+from paritykit.dtypes import to_numpy
+from paritykit.program import Program
+
+
+class TorchCompileBackend(Backend):
+    """Compile the eager module with ``torch.compile(backend=compiler)``.
+
+    Compilation is lazy in torch, so ``prepare`` calls the compiled module once on the example
+    inputs: compile time lands in ``prepare_s``, not in ``run_s``. Cases with dynamic shapes are
+    compiled with ``dynamic=True``, the others with ``dynamic=False`` (no silent recompiles).
+    Inductor's own on-disk caches live under paritykit's cache directory (set by the runner).
+    """
+
+    compiler: ClassVar[str] = ""
+
+    def prepare(self, program: Program, workdir: pathlib.Path) -> Prepared:
+        """Compile and warm up on the example inputs."""
+        import torch
+
+        torch._dynamo.reset()
+        dynamic = program.dynamic_shapes is not None
+        compiled = torch.compile(program.module, backend=self.compiler, dynamic=dynamic,
+                                 fullgraph=False)
+        prepared = TorchPrepared(compiled)
+        start = time.perf_counter()
+        prepared.run([to_numpy(t) for t in program.example_inputs])
+        prepared.stats["compile_s"] = round(time.perf_counter() - start, 4)
+        prepared.stats["dynamic"] = dynamic
+        return prepared

@@ -1,0 +1,225 @@
+"""The ``parity`` command line: ``list``, ``backends``, ``run``.
+
+Exit codes: 0 nothing failed, 1 something failed, 2 usage error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import sys
+import time
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from paritykit.cases import CASES, CaseRef, select
+from paritykit.errors import ParityError
+from paritykit.plan import filter_keyword
+from paritykit.registry import BACKENDS
+from paritykit.reports import ConsoleReporter, write_json, write_junit
+from paritykit.result import Result, summarize
+from paritykit.session import RESULTS_FILE, SessionOptions, default_threads, execute, prepare_plan
+from paritykit.tolerance import ToleranceRules
+from paritykit.worker import RunConfig, load_sources
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _add_source_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-p", "--plugin", action="append", default=[], metavar="FILE_OR_MODULE",
+                        help="load a Python file or module that registers cases and/or backends "
+                             "(repeatable)")
+
+
+def _add_selection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("cases", nargs="*", metavar="CASE",
+                        help="base names (all their configs) or config names; default: all")
+    parser.add_argument("-k", dest="keyword", metavar="EXPR",
+                        help='pytest-style keyword expression over case ids and markers, '
+                             'e.g. "softmax and not fp16"')
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used to render ``--help`` in the docs)."""
+    parser = argparse.ArgumentParser(
+        prog="parity",
+        description="Check that ML backends compute the same numbers as PyTorch eager.",
+        epilog="exit codes: 0 nothing failed, 1 a result failed, 2 usage error, 130 interrupted",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p_list = sub.add_parser("list", help="list every case: base name, then each config")
+    _add_source_options(p_list)
+    _add_selection(p_list)
+
+    p_backends = sub.add_parser("backends", help="list backends: available or not, why, versions")
+    _add_source_options(p_backends)
+
+    p_run = sub.add_parser("run", help="run cases on backends and compare with torch eager")
+    _add_source_options(p_run)
+    _add_selection(p_run)
+    p_run.add_argument("-b", "--backend", action="append", default=[], metavar="NAME",
+                       help="backend to run (repeatable or comma-separated); default: every "
+                            "available backend")
+    p_run.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                       help="worker processes (default 1)")
+    p_run.add_argument("-v", "--verbose", action="store_true", help="one line per result")
+    p_run.add_argument("--list", action="store_true", help="print the selected cases and exit")
+    p_run.add_argument("--seed", type=int, default=0, help="run seed for inputs and weights")
+    p_run.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
+                       help="per (case, backend) limit; the worker is killed past it "
+                            "(default 600)")
+    p_run.add_argument("--tolerances", metavar="FILE", help="tolerance rules (JSON)")
+    p_run.add_argument("--artifact-dir", default="parity-out", metavar="DIR",
+                       help="where results.jsonl and per-case artifacts go (default parity-out)")
+    p_run.add_argument("--clean-after", action="store_true",
+                       help="delete the artifacts of passing results at the end")
+    p_run.add_argument("--json", metavar="FILE", help="write a JSON report")
+    p_run.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
+    p_run.add_argument("--resume", action="store_true",
+                       help="keep results already in DIR/results.jsonl and run only the rest")
+    p_run.add_argument("--cache-dir", metavar="DIR",
+                       help="compiled-artifact cache (default $PARITYKIT_CACHE_DIR or the user "
+                            "cache dir)")
+    p_run.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    p_run.add_argument("--force-recompile", action="store_true",
+                       help="ignore cached artifacts (and torch's compile caches); rewrite them")
+    p_run.add_argument("--backend-option", action="append", default=[],
+                       metavar="BACKEND.KEY=VALUE", help="an option passed to one backend")
+    return parser
+
+
+def _load(plugins: Sequence[str]) -> RunConfig:
+    config = RunConfig(plugins=tuple(plugins))
+    load_sources(config)
+    return config
+
+
+def _selected(args: argparse.Namespace) -> list[CaseRef]:
+    return filter_keyword(select(CASES.expand(), args.cases), args.keyword)
+
+
+def cmd_list(args: argparse.Namespace, console: Console) -> int:
+    """``parity list``."""
+    _load(args.plugin)
+    refs = _selected(args)
+    by_base: dict[str, list[CaseRef]] = {}
+    for ref in refs:
+        by_base.setdefault(ref.base, []).append(ref)
+    for base, configs in by_base.items():
+        console.print(escape(base), highlight=False)
+        for ref in configs:
+            console.print(f"  {escape(ref.id)}", highlight=False)
+    console.print(f"{len(by_base)} cases, {len(refs)} configs", style="dim")
+    return EXIT_OK
+
+
+def cmd_backends(args: argparse.Namespace, console: Console) -> int:
+    """``parity backends``."""
+    _load(args.plugin)
+    table = Table("backend", "available", "route / reason", "versions", "origin")
+    for name in BACKENDS.names():
+        info = BACKENDS.info(name)
+        versions = " ".join(f"{k} {v}" for k, v in info.versions.items())
+        table.add_row(name, "[green]yes[/]" if info.available else "[red]no[/]",
+                      escape(info.description if info.available else info.reason),
+                      escape(versions), escape(info.origin))
+    console.print(table)
+    return EXIT_OK
+
+
+def _backend_names(args: argparse.Namespace) -> list[str]:
+    names = [n.strip() for spec in args.backend for n in spec.split(",") if n.strip()]
+    if not names:
+        return BACKENDS.available()
+    for name in names:
+        BACKENDS.get(name)  # unknown names are a usage error listing the known ones
+    return list(dict.fromkeys(names))
+
+
+def _backend_options(specs: Sequence[str]) -> dict[str, dict[str, str]]:
+    options: dict[str, dict[str, str]] = {}
+    for spec in specs:
+        key, sep, value = spec.partition("=")
+        backend, dot, name = key.partition(".")
+        if not (sep and dot and backend and name):
+            raise ParityError(f"--backend-option {spec!r}: expected BACKEND.KEY=VALUE")
+        BACKENDS.get(backend)
+        options.setdefault(backend, {})[name] = value
+    return options
+
+
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    """``parity run``."""
+    if args.jobs < 1:
+        raise ParityError("-j/--jobs must be at least 1")
+    _load(args.plugin)
+    refs = _selected(args)
+    if args.list:
+        for ref in refs:
+            console.print(escape(ref.id), highlight=False)
+        return EXIT_OK
+    backends = _backend_names(args)
+    tolerances = ToleranceRules.load(args.tolerances) if args.tolerances else ToleranceRules()
+    cache_dir = None if args.no_cache else (args.cache_dir or str(_default_cache()))
+    config = RunConfig(
+        seed=args.seed, artifact_dir=args.artifact_dir, cache_dir=cache_dir,
+        force_recompile=args.force_recompile, plugins=tuple(args.plugin),
+        tolerances=tolerances, tolerances_path=args.tolerances,
+        threads=default_threads(args.jobs), backend_options=_backend_options(args.backend_option),
+    )
+    options = SessionOptions(jobs=args.jobs, timeout=args.timeout, resume=args.resume,
+                             clean_after=args.clean_after)
+    plan, previous = prepare_plan(refs, backends, config, options)
+    reporter = ConsoleReporter(console, verbose=args.verbose)
+    reporter.start(len(plan.tasks) + len(plan.decided), backends, args.jobs)
+    start = time.perf_counter()
+    results: list[Result] = []
+    interrupted = False
+    try:
+        execute(plan, config, options, lambda r: (results.append(r), reporter.on_result(r)))
+    except KeyboardInterrupt:
+        interrupted = True
+    everything = previous + results
+    reporter.finish(everything, time.perf_counter() - start)
+    extra = {"seed": args.seed, "backends": backends, "jobs": args.jobs,
+             "wall_s": round(time.perf_counter() - start, 3), "interrupted": interrupted}
+    if args.json:
+        write_json(args.json, everything, extra)
+    if args.junit:
+        write_junit(args.junit, everything)
+    if interrupted:
+        console.print(f"interrupted: {len(everything)} results kept in "
+                      f"{pathlib.Path(args.artifact_dir, RESULTS_FILE)}; rerun with --resume")
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if summarize(everything)["failed"] else EXIT_OK
+
+
+def _default_cache() -> pathlib.Path:
+    from paritykit.cache import default_cache_dir
+
+    return default_cache_dir()
+
+
+COMMANDS = {"list": cmd_list, "backends": cmd_backends, "run": cmd_run}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``parity`` script."""
+    args = build_parser().parse_args(argv)
+    # Pipes and CI logs get a wide console instead of rich's 80-column default.
+    width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
+    console = Console(highlight=False, width=width)
+    try:
+        return COMMANDS[args.command](args, console)
+    except ParityError as exc:
+        Console(stderr=True, highlight=False).print(f"parity: error: {escape(str(exc))}")
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""Comparing a backend's outputs with the reference: structure, shape, dtype, then values.
+
+The comparator returns data (:class:`Comparison`); :func:`message` renders the one grammar used
+by the CLI, the reports and the pytest plugin::
+
+    softmax_dim1 @ onnxruntime: values differ — 3 / 4096 (0.07%) mismatched; greatest abs diff
+    2.1e-3 at [2, 17] (got 0.4121, expected 0.4100); atol=1e-5 rtol=1.3e-6 (float32 default)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import ml_dtypes
+import numpy as np
+
+from paritykit.dtypes import dtype_name
+from paritykit.tolerance import Tolerance, sci
+
+_LOW_PRECISION = (np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The outcome of comparing outputs; ``kind`` is ok/structure/shape/dtype/values."""
+
+    ok: bool
+    kind: str
+    detail: str = ""
+    output: int | None = None
+    outputs: int = 0
+    max_abs_error: float = 0.0
+    max_rel_error: float = 0.0
+    max_ulp: float | None = None
+    worst_index: tuple[int, ...] | None = None
+    got: float | None = None
+    expected: float | None = None
+    mismatched: int = 0
+    total: int = 0
+    nan_inf: str = ""
+    tolerance: Tolerance | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        d = asdict(self)
+        d["worst_index"] = list(self.worst_index) if self.worst_index is not None else None
+        return d
+
+
+def _float64(a: np.ndarray) -> np.ndarray:
+    if a.dtype.kind == "c":
+        return a.astype(np.complex128)
+    return a.astype(np.float64)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def _nan_inf_pattern(got: np.ndarray, exp: np.ndarray) -> str:
+    notes = []
+    for label, pred in (("NaN", np.isnan), ("Inf", np.isinf)):
+        differ = pred(got) != pred(exp)
+        if differ.any():
+            n = int(differ.sum())
+            where = tuple(int(i) for i in np.argwhere(differ)[0])
+            notes.append(f"{label} pattern differs at {n} position(s), first at {list(where)}")
+    return "; ".join(notes)
+
+
+def _ulp(got: np.ndarray, exp: np.ndarray, dtype: np.dtype[Any], mask: np.ndarray) -> float | None:
+    if dtype.kind != "f" or not mask.any():
+        return None
+    spacing = np.abs(np.spacing(exp[mask].astype(dtype))).astype(np.float64)
+    spacing[spacing == 0] = np.finfo(np.float64).tiny
+    return float(np.max(np.abs(got[mask] - exp[mask]) / spacing))
+
+
+def compare_array(got: np.ndarray, expected: np.ndarray, tol: Tolerance, index: int = 0,
+                  outputs: int = 1) -> Comparison:
+    """Compare one output array (shape, dtype, then values as ``torch.isclose`` with equal NaNs)."""
+    base = {"output": index, "outputs": outputs, "tolerance": tol}
+    if tuple(got.shape) != tuple(expected.shape):
+        return Comparison(False, "shape",
+                          f"got shape {list(got.shape)}, expected {list(expected.shape)}", **base)
+    if got.dtype != expected.dtype:
+        return Comparison(False, "dtype", f"got {dtype_name(got.dtype)}, expected "
+                          f"{dtype_name(expected.dtype)}", **base)
+    total = int(expected.size)
+    if total == 0:
+        return Comparison(True, "ok", total=0, **base)
+    g, e = _float64(got), _float64(expected)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs(g - e)
+        both_nan = np.isnan(g) & np.isnan(e)
+        same_inf = np.isinf(e) & (g == e)
+        close = (diff <= tol.atol + tol.rtol * np.abs(e)) | both_nan | same_inf
+        finite = np.isfinite(diff)
+        masked = np.where(finite, diff, -1.0)
+        rel = np.where(finite & (e != 0), diff / np.abs(np.where(e == 0, 1, e)), 0.0)
+    mismatched = int(total - close.sum())
+    worst = np.unravel_index(int(np.argmax(np.where(close, masked, masked + np.inf))), e.shape)
+    if mismatched == 0:
+        worst = np.unravel_index(int(np.argmax(masked)), e.shape)
+    max_abs = float(masked.max()) if finite.any() else 0.0
+    stats = {
+        "max_abs_error": max(max_abs, 0.0),
+        "max_rel_error": float(np.abs(rel).max()),
+        "max_ulp": _ulp(g, e, expected.dtype, finite),
+        "worst_index": tuple(int(i) for i in worst),
+        "got": _scalar(g[worst]),
+        "expected": _scalar(e[worst]),
+        "mismatched": mismatched,
+        "total": total,
+        "nan_inf": _nan_inf_pattern(g, e) if g.dtype.kind != "c" else "",
+    }
+    if mismatched == 0:
+        return Comparison(True, "ok", **stats, **base)  # type: ignore[arg-type]
+    pct = 100.0 * mismatched / total
+    detail = (f"{mismatched} / {total} ({pct:.2f}%) mismatched; greatest abs diff "
+              f"{sci(stats['max_abs_error'])} at {list(stats['worst_index'])} (got "  # type: ignore[arg-type]
+              f"{_fmt(stats['got'])}, expected {_fmt(stats['expected'])})")  # type: ignore[arg-type]
+    if stats["nan_inf"]:
+        detail += f"; {stats['nan_inf']}"
+    return Comparison(False, "values", detail, **stats, **base)  # type: ignore[arg-type]
+
+
+def _scalar(x: Any) -> float:
+    return float(np.real(x))
+
+
+def compare_outputs(
+    got: Sequence[np.ndarray],
+    expected: Sequence[np.ndarray],
+    tolerance_for: Callable[[str], Tolerance],
+) -> Comparison:
+    """Compare every output in order; the first failing one decides, the worst error is kept.
+
+    >>> from paritykit.tolerance import default_tolerance
+    >>> c = compare_outputs([np.ones(3, np.float32)], [np.ones(3, np.float32)], default_tolerance)
+    >>> c.ok
+    True
+    """
+    if len(got) != len(expected):
+        return Comparison(False, "structure",
+                          f"got {len(got)} output(s), expected {len(expected)}",
+                          outputs=len(expected))
+    results = [
+        compare_array(np.asarray(g), np.asarray(e), tolerance_for(dtype_name(np.asarray(e).dtype)),
+                      i, len(expected))
+        for i, (g, e) in enumerate(zip(got, expected, strict=True))
+    ]
+    if not results:
+        return Comparison(True, "ok", outputs=0)
+    failing = [r for r in results if not r.ok]
+    if failing:
+        return failing[0]
+    return max(results, key=lambda r: r.max_abs_error)
+
+
+_HEADLINES = {
+    "structure": "structure differs",
+    "shape": "shape differs",
+    "dtype": "dtype differs",
+    "values": "values differ",
+}
+
+
+def message(case: str, backend: str, comparison: Comparison) -> str:
+    """The one-line failure message (empty for a passing comparison)."""
+    if comparison.ok:
+        return ""
+    head = _HEADLINES[comparison.kind]
+    if comparison.output is not None and comparison.outputs > 1:
+        head += f" at output {comparison.output}"
+    text = f"{case} @ {backend}: {head} — {comparison.detail}"
+    if comparison.kind == "values" and comparison.tolerance is not None:
+        text += f"; {comparison.tolerance.describe()}"
+    return text

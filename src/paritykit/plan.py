@@ -1,0 +1,60 @@
+"""Expanding cases × backends into work, deciding up front what cannot or need not run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from paritykit.cases import CaseRef
+from paritykit.keyword import compile_keyword
+from paritykit.reference import case_info
+from paritykit.registry import BACKENDS
+from paritykit.result import Result, Status
+from paritykit.worker import Task
+
+
+@dataclass
+class Plan:
+    """Tasks to run, and results already decided (UNSUPPORTED, SKIPPED, resumed)."""
+
+    tasks: list[Task] = field(default_factory=list)
+    decided: list[Result] = field(default_factory=list)
+    backends: list[str] = field(default_factory=list)
+
+
+def filter_keyword(refs: Iterable[CaseRef], keyword: str | None) -> list[CaseRef]:
+    """Cases whose id, base name or markers match a ``-k`` expression."""
+    if not keyword:
+        return list(refs)
+    match = compile_keyword(keyword)
+    return [r for r in refs if match([r.id, r.base, *r.markers])]
+
+
+def build_plan(
+    refs: list[CaseRef],
+    backends: list[str],
+    seed: int,
+    done: Iterable[tuple[str, str]] = (),
+) -> Plan:
+    """Cases × backends, case-major so one worker builds each case's reference once."""
+    plan = Plan(backends=list(backends))
+    skip = set(done)
+    unavailable = {name: BACKENDS.info(name).reason for name in backends}
+    for ref in refs:
+        info = None
+        for name in backends:
+            if (ref.id, name) in skip:
+                continue
+            if unavailable[name]:
+                plan.decided.append(Result(ref.id, name, Status.SKIPPED, base=ref.base,
+                                           message=f"{name} is not available: {unavailable[name]}"))
+                continue
+            if info is None:
+                info = case_info(ref, seed)
+            reason = BACKENDS.get(name).unsupported_reason(info)
+            if reason:
+                plan.decided.append(Result(ref.id, name, Status.UNSUPPORTED, base=ref.base,
+                                           message=f"{ref.id} @ {name}: {reason}"))
+                continue
+            plan.tasks.append(Task(ref.id, ref.base, name))
+    return plan

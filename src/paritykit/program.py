@@ -1,0 +1,49 @@
+"""What a backend is handed: the case's module, its example inputs and a shared export."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from paritykit.errors import ExportError
+
+
+@dataclass
+class Program:
+    """A case config ready for lowering.
+
+    ``exported()`` runs ``torch.export`` once and shares the result between every backend in the
+    process, so an export failure is reported as EXPORT_ERROR instead of as each backend's own
+    lowering error.
+
+    Example::
+
+        program = Program("relu", torch.nn.ReLU().eval(), (torch.randn(4),))
+        ep = program.exported()
+    """
+
+    name: str
+    module: torch.nn.Module
+    example_inputs: tuple[torch.Tensor, ...]
+    dynamic_shapes: Any = None
+    #: Backend options from the command line (``--backend-option KEY=VALUE``).
+    options: dict[str, str] = field(default_factory=dict)
+
+    @functools.cached_property
+    def _export(self) -> torch.export.ExportedProgram | BaseException:
+        try:
+            return torch.export.export(
+                self.module, self.example_inputs, dynamic_shapes=self.dynamic_shapes, strict=False
+            )
+        except Exception as exc:  # noqa: BLE001 - any failure of export is the case's EXPORT_ERROR
+            return exc
+
+    def exported(self) -> torch.export.ExportedProgram:
+        """The ``torch.export`` program of the module (computed once, then shared)."""
+        result = self._export
+        if isinstance(result, BaseException):
+            raise ExportError(f"torch.export failed: {type(result).__name__}: {result}") from result
+        return result

@@ -1,0 +1,167 @@
+"""The one registry of backends: built-ins, the ``paritykit.backends`` entry points, ``-p``.
+
+Built-ins are discovered by scanning the ``paritykit.backends`` package (one module each, like
+tinygrad's ``runtime/ops_<name>.py``); nothing else lists backends by hand.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import inspect
+import pathlib
+import pkgutil
+import sys
+from typing import TypeVar
+
+from paritykit.backend import Backend, BackendInfo
+from paritykit.errors import ParityError, RegistryError
+
+B = TypeVar("B", bound=type[Backend])
+ENTRY_POINT_GROUP = "paritykit.backends"
+
+
+def _where(cls: type) -> str:
+    try:
+        return f"{cls.__module__}.{cls.__qualname__} ({inspect.getsourcefile(cls)})"
+    except TypeError:
+        return f"{cls.__module__}.{cls.__qualname__}"
+
+
+class BackendRegistry:
+    """Backend classes by name, in registration order."""
+
+    def __init__(self) -> None:
+        self._classes: dict[str, type[Backend]] = {}
+        self._instances: dict[str, Backend] = {}
+        self._discovered = False
+
+    def add(self, cls: type[Backend]) -> None:
+        """Register ``cls``; a second class with the same name is an error naming both."""
+        if not cls.name:
+            raise RegistryError(f"{_where(cls)} needs a class attribute `name`")
+        other = self._classes.get(cls.name)
+        if other is not None and other is not cls and _where(other) != _where(cls):
+            raise RegistryError(
+                f"backend name {cls.name!r} is registered twice: by {_where(other)} and by"
+                f" {_where(cls)}; rename one of them"
+            )
+        self._classes[cls.name] = cls
+        self._instances.pop(cls.name, None)
+
+    def remove(self, name: str) -> None:
+        """Forget a backend (used by tests)."""
+        self._classes.pop(name, None)
+        self._instances.pop(name, None)
+
+    def discover(self) -> None:
+        """Import built-in backend modules and entry points (once per process)."""
+        if self._discovered:
+            return
+        self._discovered = True
+        package = importlib.import_module("paritykit.backends")
+        for mod in pkgutil.iter_modules(package.__path__):
+            if not mod.name.startswith("_"):
+                importlib.import_module(f"paritykit.backends.{mod.name}")
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                ep.load()
+            except Exception as exc:
+                raise ParityError(
+                    f"entry point {ep.name!r} = {ep.value!r} in group {ENTRY_POINT_GROUP!r} failed"
+                    f" to load: {type(exc).__name__}: {exc}"
+                ) from exc
+
+    def names(self) -> list[str]:
+        """Every registered backend name."""
+        self.discover()
+        order = {name: i for i, name in enumerate(self._classes)}
+        return sorted(self._classes, key=lambda n: (self._classes[n].rank, order[n]))
+
+    def get(self, name: str) -> Backend:
+        """The (shared) instance of backend ``name``; unknown names are an error listing all."""
+        self.discover()
+        if name not in self._classes:
+            raise RegistryError(
+                f"unknown backend {name!r}; known backends: {', '.join(self._classes)}"
+                " (`parity backends` shows them; add your own with -p FILE)"
+            )
+        if name not in self._instances:
+            self._instances[name] = self._classes[name]()
+        return self._instances[name]
+
+    def info(self, name: str) -> BackendInfo:
+        """Availability, reason and versions of one backend."""
+        backend = self.get(name)
+        try:
+            reason = backend.is_available()
+        except Exception as exc:  # a broken probe must not hide the other backends
+            reason = f"availability check failed: {type(exc).__name__}: {exc}"
+        cls = type(backend)
+        origin = "built-in" if cls.__module__.startswith("paritykit.") else cls.__module__
+        doc = (cls.__doc__ or "").strip().splitlines()
+        return BackendInfo(
+            name=name,
+            available=reason is None,
+            reason=reason or "",
+            description=cls.description or (doc[0] if doc else ""),
+            origin=origin,
+            versions=backend.versions(),
+        )
+
+    def available(self) -> list[str]:
+        """Names of backends usable on this machine."""
+        return [n for n in self.names() if self.info(n).available]
+
+
+#: The registry every entry point reads.
+BACKENDS = BackendRegistry()
+
+
+def register_backend(cls: B) -> B:
+    """Class decorator that registers a :class:`Backend` subclass.
+
+    >>> @register_backend
+    ... class _DocBackend(Backend):
+    ...     name = "_doc"
+    >>> "_doc" in BACKENDS.names()
+    True
+    >>> BACKENDS.remove("_doc")
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Backend)):
+        raise RegistryError(f"@register_backend expects a Backend subclass, got {cls!r}")
+    BACKENDS.add(cls)
+    return cls
+
+
+def load_plugin(spec: str) -> None:
+    """Import a user's file (``my_cases.py``) or module (``pkg.mod``) that registers cases/backends.
+
+    A missing file or module is a ParityError naming it.
+    """
+    path = pathlib.Path(spec)
+    if spec.endswith(".py") or path.exists():
+        if not path.is_file():
+            raise ParityError(f"-p {spec}: no such file")
+        resolved = path.resolve()
+        mod_name = "paritykit_plugin_" + "".join(c if c.isalnum() else "_" for c in str(resolved))
+        if mod_name in sys.modules:
+            return
+        file_spec = importlib.util.spec_from_file_location(mod_name, resolved)
+        if file_spec is None or file_spec.loader is None:
+            raise ParityError(f"-p {spec}: cannot be imported as Python")
+        module = importlib.util.module_from_spec(file_spec)
+        sys.modules[mod_name] = module
+        try:
+            file_spec.loader.exec_module(module)
+        except RegistryError:
+            raise
+        except Exception as exc:
+            del sys.modules[mod_name]
+            raise ParityError(f"-p {spec}: importing it failed: {type(exc).__name__}: {exc}") from exc
+        return
+    try:
+        importlib.import_module(spec)
+    except ModuleNotFoundError as exc:
+        raise ParityError(f"-p {spec}: no such file or importable module ({exc})") from exc

@@ -1,0 +1,195 @@
+"""Running tasks on a pool of worker processes that a crash or a hang cannot take down.
+
+Each worker is a spawned process that owns one pipe. The parent hands a task to an idle worker
+and waits on every pipe and process sentinel at once; a worker that dies mid-task yields CRASH
+(with the signal), one that overruns ``timeout`` is killed and yields TIMEOUT, and in both cases
+a fresh worker takes its place. Backends with ``needs_own_process`` get workers of their own.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from paritykit.errors import ParityError
+from paritykit.registry import BACKENDS
+from paritykit.result import Result, Status
+from paritykit.worker import RunConfig, Task, Worker, error_message, init_process
+
+OnResult = Callable[[Result], None]
+
+
+def _worker_main(conn: multiprocessing.connection.Connection, config: RunConfig) -> None:
+    try:
+        init_process(config)
+        worker = Worker(config)
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which stops the run
+        conn.send(("init_error", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready", None))
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        try:
+            payload = worker.run(task).to_dict()
+        except BaseException as exc:  # noqa: BLE001 - a harness bug must still yield a result
+            payload = Result(task.case, task.backend, Status.RUN_ERROR, base=task.base,
+                             message=error_message(task.case, task.backend, "harness error",
+                                                   exc)).to_dict()
+        conn.send(("result", payload))
+
+
+@dataclass
+class _Proc:
+    process: Any
+    conn: multiprocessing.connection.Connection
+    group: str
+    ready: bool = False
+    task: Task | None = None
+    started: float = 0.0
+
+
+def exit_description(exitcode: int | None) -> str:
+    """``killed by signal SIGSEGV`` / ``exited with status 3``."""
+    if exitcode is None:
+        return "exited"
+    if exitcode < 0:
+        try:
+            return f"killed by signal {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exited with status {exitcode}"
+
+
+@dataclass
+class Pool:
+    """Worker processes for one run; use :meth:`run`."""
+
+    config: RunConfig
+    jobs: int = 1
+    timeout: float = 600.0
+    _procs: list[_Proc] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._ctx = multiprocessing.get_context("spawn")
+
+    def _spawn(self, group: str) -> _Proc:
+        parent, child = self._ctx.Pipe()
+        process = self._ctx.Process(target=_worker_main, args=(child, self.config), daemon=True,
+                                    name=f"parity-worker-{group or 'shared'}")
+        process.start()
+        child.close()
+        proc = _Proc(process, parent, group)
+        self._procs.append(proc)
+        return proc
+
+    def _kill(self, proc: _Proc) -> None:
+        if proc.process.is_alive():
+            proc.process.kill()
+        proc.process.join(5)
+        proc.conn.close()
+        self._procs.remove(proc)
+
+    def close(self) -> None:
+        """Stop every worker (also on KeyboardInterrupt)."""
+        for proc in list(self._procs):
+            if proc.task is None and proc.process.is_alive():
+                try:
+                    proc.conn.send(None)
+                except OSError:
+                    pass
+            proc.process.join(0.5 if proc.task is None else 0)
+            self._kill(proc)
+
+    def run(self, tasks: Iterable[Task], on_result: OnResult) -> list[Result]:
+        """Run ``tasks``; ``on_result`` sees each Result as soon as it exists."""
+        groups = {t.backend: (t.backend if BACKENDS.get(t.backend).needs_own_process else "")
+                  for t in tasks}
+        pending: deque[Task] = deque(tasks)
+        results: list[Result] = []
+
+        def emit(result: Result) -> None:
+            results.append(result)
+            on_result(result)
+
+        try:
+            while pending or any(p.task for p in self._procs):
+                self._dispatch(pending, groups)
+                self._wait(emit)
+        finally:
+            self.close()
+        return results
+
+    def _dispatch(self, pending: deque[Task], groups: dict[str, str]) -> None:
+        for proc in self._procs:
+            if proc.ready and proc.task is None:
+                task = next((t for t in pending if groups[t.backend] == proc.group), None)
+                if task is not None:
+                    pending.remove(task)
+                    proc.task, proc.started = task, time.monotonic()
+                    proc.conn.send(task)
+        need: dict[str, int] = {}
+        for t in pending:
+            need[groups[t.backend]] = need.get(groups[t.backend], 0) + 1
+        for group, count in need.items():
+            free = sum(p.group == group and p.task is None for p in self._procs)
+            while free < count:
+                if len(self._procs) >= self.jobs:
+                    idle = [p for p in self._procs if p.task is None and p.group not in need]
+                    if not idle:
+                        break
+                    self._kill(idle[0])
+                self._spawn(group)
+                free += 1
+
+    def _wait(self, emit: OnResult) -> None:
+        now = time.monotonic()
+        deadlines = [p.started + self.timeout - now for p in self._procs if p.task]
+        wait_for = max(0.0, min(deadlines)) if deadlines else None
+        handles: list[Any] = [p.conn for p in self._procs] + [p.process.sentinel
+                                                               for p in self._procs]
+        ready = set(multiprocessing.connection.wait(handles, timeout=wait_for))
+        for proc in list(self._procs):
+            if proc.conn in ready:
+                try:
+                    kind, payload = proc.conn.recv()
+                except (EOFError, OSError):
+                    kind, payload = "dead", None
+                if kind == "ready":
+                    proc.ready = True
+                elif kind == "result":
+                    proc.task = None
+                    emit(Result.from_dict(payload))
+                elif kind == "init_error":
+                    self._kill(proc)
+                    raise ParityError(f"a worker process could not start: {payload}")
+                if kind != "dead":
+                    continue
+            if proc.process.sentinel in ready or not proc.process.is_alive():
+                proc.process.join(1)
+                self._lost(proc, emit, Status.CRASH,
+                           f"worker process {exit_description(proc.process.exitcode)}")
+            elif proc.task and time.monotonic() - proc.started > self.timeout:
+                self._lost(proc, emit, Status.TIMEOUT,
+                           f"no result after {self.timeout:g} s; worker killed")
+
+    def _lost(self, proc: _Proc, emit: OnResult, status: Status, what: str) -> None:
+        task = proc.task
+        if task is None and not proc.ready:
+            self._kill(proc)
+            raise ParityError(f"a worker process could not start: it {what}")
+        self._kill(proc)
+        if task is not None:
+            emit(Result(task.case, task.backend, status, base=task.base,
+                        message=f"{task.case} @ {task.backend}: {what}",
+                        repro=self.config.repro(task.case, task.backend)))

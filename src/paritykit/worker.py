@@ -1,0 +1,243 @@
+"""What a worker process does for one (case, backend) task: prepare, run, compare, record.
+
+Everything here returns data; failures become Results with a status, never exceptions.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shlex
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from paritykit.artifacts import backend_dir, case_dir, link_or_copy, save_arrays, write_json
+from paritykit.backend import Backend, Prepared
+from paritykit.cache import ArtifactCache, cache_key
+from paritykit.cases import CASES, CaseRef
+from paritykit.compare import Comparison, compare_outputs, message
+from paritykit.dtypes import to_numpy
+from paritykit.errors import ExportError
+from paritykit.program import Program
+from paritykit.reference import CaseMaterial, build_case
+from paritykit.registry import BACKENDS, load_plugin
+from paritykit.result import Result, Status
+from paritykit.tolerance import CaseTolerance, Tolerance, ToleranceRules
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a worker needs to know about the run (picklable)."""
+
+    seed: int = 0
+    artifact_dir: str = "parity-out"
+    cache_dir: str | None = None
+    force_recompile: bool = False
+    plugins: tuple[str, ...] = ()
+    suites: tuple[str, ...] = ("paritykit.suite",)
+    tolerances: ToleranceRules = field(default_factory=ToleranceRules)
+    tolerances_path: str | None = None
+    threads: int = 0
+    backend_options: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def repro(self, case: str, backend: str) -> str:
+        """One command that reruns just this pair."""
+        args = ["parity", "run", case, "-b", backend, "--seed", str(self.seed)]
+        for p in self.plugins:
+            args += ["-p", p]
+        if self.tolerances_path:
+            args += ["--tolerances", self.tolerances_path]
+        for b, opts in self.backend_options.items():
+            args += [a for k, v in opts.items() for a in ("--backend-option", f"{b}.{k}={v}")]
+        return shlex.join([*args, "-v"])
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: a case config on a backend."""
+
+    case: str
+    base: str
+    backend: str
+
+
+def init_process(config: RunConfig) -> None:
+    """Set up a worker: thread budget, torch's compile caches, suites and plugins."""
+    if config.threads:
+        os.environ.setdefault("OMP_NUM_THREADS", str(config.threads))
+    if config.cache_dir:
+        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(pathlib.Path(config.cache_dir,
+                                                                          "inductor")))
+    if config.force_recompile:
+        os.environ["TORCHINDUCTOR_FORCE_DISABLE_CACHES"] = "1"
+    import torch
+
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    load_sources(config)
+
+
+def load_sources(config: RunConfig) -> None:
+    """Import built-in suites, discover backends, then the user's ``-p`` files and modules."""
+    import importlib
+
+    for suite in config.suites:
+        importlib.import_module(suite)
+    BACKENDS.discover()
+    for plugin in config.plugins:
+        load_plugin(plugin)
+
+
+class Worker:
+    """Runs tasks in this process; keeps the last case built so backends share its reference."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+        self.root = pathlib.Path(config.artifact_dir)
+        self.cache = (ArtifactCache(pathlib.Path(config.cache_dir), config.force_recompile)
+                      if config.cache_dir else None)
+        self._refs: dict[str, CaseRef] = {}
+        self._material: CaseMaterial | None = None
+
+    def _ref(self, case: str) -> CaseRef:
+        if case not in self._refs:
+            self._refs = {r.id: r for r in CASES.expand()}
+        return self._refs[case]
+
+    def material(self, case: str) -> CaseMaterial:
+        """The built case (cached for consecutive tasks of one case); writes its tensors once."""
+        if self._material is None or self._material.ref.id != case:
+            self._material = None
+            material = build_case(self._ref(case), self.config.seed)
+            directory = case_dir(self.root, case)
+            save_arrays(directory / "inputs.safetensors",
+                        [[to_numpy(t) for t in s] for s in material.input_sets], "input")
+            save_arrays(directory / "expected.safetensors", material.expected, "output")
+            self._material = material
+        return self._material
+
+    def run(self, task: Task) -> Result:
+        """Execute one task; never raises for a backend's or a case's failure."""
+        result = Result(case=task.case, backend=task.backend, base=task.base,
+                        status=Status.RUN_ERROR, repro=self.config.repro(task.case, task.backend))
+        outdir = backend_dir(self.root, task.case, task.backend)
+        outdir.mkdir(parents=True, exist_ok=True)
+        result.artifact_dir = str(outdir)
+        try:
+            material = self.material(task.case)
+        except Exception as exc:
+            return self._finish(result, Status.RUN_ERROR, "case setup or torch reference failed",
+                                exc, outdir)
+        result.reference_s = material.reference_s
+        backend = BACKENDS.get(task.backend)
+        result.versions = backend.versions()
+        program = Program(task.case, material.model, material.inputs, material.dynamic_shapes,
+                          dict(self.config.backend_options.get(task.backend, {})))
+        start = time.perf_counter()
+        try:
+            prepared = self._prepare(backend, program, material, outdir, result)
+        except ExportError as exc:
+            return self._finish(result, Status.EXPORT_ERROR, "export failed", exc, outdir)
+        except Exception as exc:
+            return self._finish(result, Status.LOWER_ERROR, "lowering failed", exc, outdir)
+        result.prepare_s = time.perf_counter() - start
+        result.stats = dict(prepared.stats)
+        if prepared.artifact is not None:
+            result.artifact = str(prepared.artifact)
+        actual: list[list[np.ndarray]] = []
+        try:
+            for k, inputs in enumerate(material.input_sets):
+                start = time.perf_counter()
+                out = prepared.run([to_numpy(t) for t in inputs])
+                if k == 0:
+                    result.run_s = time.perf_counter() - start
+                actual.append(out)
+        except Exception as exc:
+            return self._finish(result, Status.RUN_ERROR, "run failed", exc, outdir)
+        save_arrays(outdir / "actual.safetensors", actual, "output")
+        self._compare(result, material, actual)
+        return self._finish(result, result.status, "", None, outdir)
+
+    def _prepare(self, backend: Backend, program: Program, material: CaseMaterial,
+                 outdir: pathlib.Path, result: Result) -> Prepared:
+        if self.cache is None or not backend.cacheable:
+            result.cache = "off"
+            return backend.prepare(program, outdir)
+        key = cache_key({**material.key_parts(), "backend": backend.name,
+                         "versions": backend.versions(), "options": program.options})
+        entry = self.cache.lookup(backend.name, key)
+        if entry is not None:
+            result.cache = "hit"
+            prepared = backend.load(program, entry)
+        else:
+            result.cache = "forced" if self.cache.force else "miss"
+            staged = self.cache.staging(backend.name)
+            prepared = backend.prepare(program, staged)
+            entry = self.cache.commit(backend.name, key, staged)
+            if prepared.artifact is not None:
+                prepared.artifact = entry / prepared.artifact.relative_to(staged)
+        if prepared.artifact is not None:
+            local = outdir / prepared.artifact.name
+            link_or_copy(prepared.artifact, local)
+            prepared.artifact = local
+        return prepared
+
+    def _compare(self, result: Result, material: CaseMaterial,
+                 actual: list[list[np.ndarray]]) -> None:
+        case_tol = CaseTolerance(material.config.atol, material.config.rtol,
+                                 material.config.tolerance_reason)
+
+        def tolerance_for(dtype: str) -> Tolerance:
+            return self.config.tolerances.resolve(result.backend, result.case, result.base,
+                                                  dtype, case_tol)
+
+        worst: Comparison | None = None
+        for k, (got, expected) in enumerate(zip(actual, material.expected, strict=True)):
+            comparison = compare_outputs(got, expected, tolerance_for)
+            if not comparison.ok:
+                worst = comparison
+                text = message(result.case, result.backend, comparison)
+                result.message = text if k == 0 else text.replace(": ", f": input set {k}: ", 1)
+                break
+            if worst is None or comparison.max_abs_error > worst.max_abs_error:
+                worst = comparison
+        if worst is None:
+            result.status = Status.PASS
+            return
+        result.status = Status.PASS if worst.ok else Status.MISMATCH
+        for name in ("max_abs_error", "max_rel_error", "max_ulp", "mismatched", "total"):
+            setattr(result, name, getattr(worst, name))
+        result.worst_index = list(worst.worst_index) if worst.worst_index is not None else None
+        if worst.tolerance is not None:
+            result.atol, result.rtol = worst.tolerance.atol, worst.tolerance.rtol
+            result.tolerance_source = worst.tolerance.describe()
+
+    def _finish(self, result: Result, status: Status, what: str, exc: BaseException | None,
+                outdir: pathlib.Path) -> Result:
+        result.status = status
+        if exc is not None:
+            result.message = error_message(result.case, result.backend, what, exc)
+            result.traceback = "".join(traceback.format_exception(exc))
+        write_json(outdir / "result.json", result.to_dict())
+        (outdir / "repro.txt").write_text(result.repro + "\n")
+        return result
+
+
+def error_message(case: str, backend: str, what: str, exc: BaseException) -> str:
+    """``case @ backend: what — Type: first line`` (the comparator's grammar for errors)."""
+    if isinstance(exc, ExportError) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    if len(first) > 300:
+        first = first[:297] + "..."
+    return f"{case} @ {backend}: {what} — {type(exc).__name__}: {first}"
+
+
+def run_one(config: RunConfig, task: Task) -> dict[str, Any]:
+    """Run a task in a fresh Worker (for callers that do not keep one)."""
+    return Worker(config).run(task).to_dict()
