@@ -51,14 +51,22 @@ def _atomic_write(path: pathlib.Path, write: Any) -> None:
         raise
 
 
-def save_arrays(path: pathlib.Path, sets: list[list[np.ndarray]], stem: str) -> None:
-    """Save input/output sets as one safetensors file (``{stem}_{i}``, ``set{k}_{stem}_{i}``)."""
+def save_arrays(path: pathlib.Path, sets: list[list[np.ndarray]], stem: str,
+                atomic: bool = True) -> None:
+    """Save input/output sets as one safetensors file (``{stem}_{i}``, ``set{k}_{stem}_{i}``).
+
+    ``atomic`` matters for files that several workers may write at once (a case's inputs);
+    a (case, backend) folder has a single writer.
+    """
     tensors = {}
     for k, arrays in enumerate(sets):
         prefix = "" if k == 0 else f"set{k}_"
         for i, a in enumerate(arrays):
             tensors[f"{prefix}{stem}_{i}"] = to_torch(np.asarray(a)).contiguous()
-    _atomic_write(path, lambda tmp: safetensors.torch.save_file(tensors, tmp))
+    if atomic:
+        _atomic_write(path, lambda tmp: safetensors.torch.save_file(tensors, tmp))
+    else:
+        safetensors.torch.save_file(tensors, str(path))
 
 
 def load_arrays(path: pathlib.Path) -> dict[str, np.ndarray]:

@@ -7,6 +7,7 @@ and a missing framework only affects that backend.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import pathlib
 from dataclasses import dataclass, field
@@ -67,6 +68,18 @@ class Prepared:
         raise NotImplementedError
 
 
+@functools.cache
+def _versions(packages: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    # Reading distribution metadata costs milliseconds; versions cannot change in a process.
+    out: list[tuple[str, str]] = []
+    for dist in packages:
+        try:
+            out.append((dist, importlib.metadata.version(dist)))
+        except importlib.metadata.PackageNotFoundError:
+            out.append((dist, "missing"))
+    return tuple(out)
+
+
 class Backend:
     """Base class of every backend; subclass it and decorate with ``@pk.register_backend``.
 
@@ -99,13 +112,7 @@ class Backend:
 
     def versions(self) -> dict[str, str]:
         """Versions of the packages this backend depends on (missing ones as 'missing')."""
-        out: dict[str, str] = {}
-        for dist in self.packages:
-            try:
-                out[dist] = importlib.metadata.version(dist)
-            except importlib.metadata.PackageNotFoundError:
-                out[dist] = "missing"
-        return out
+        return dict(_versions(self.packages))
 
     def unsupported_reason(self, case: CaseInfo) -> str | None:
         """Why this backend cannot take ``case`` (from :attr:`capabilities`), or None."""

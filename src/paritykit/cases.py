@@ -1,4 +1,4 @@
-"""Declaring test cases: ``OpTestCase`` + ``@register_test`` (the names of ExecuTorch's MLX op tests).
+"""Declaring cases: ``OpTestCase`` + ``@register_test`` (the names of ExecuTorch's MLX op tests).
 
 A registered class is one *base* case; ``get_test_configs`` turns it into one or more configs,
 each an instance with its own unique ``name``, which is the case id used everywhere else.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 import torch
 
@@ -113,7 +113,7 @@ class CaseRegistry:
         """Register ``cls``; a second class with the same base name is an error naming both."""
         base = getattr(cls, "name", "")
         if not isinstance(base, str) or not base:
-            raise RegistryError(f"{_where(cls)} needs a class attribute `name` (the base case name)")
+            raise RegistryError(f"{_where(cls)} needs a class attribute `name` (the base name)")
         other = self._classes.get(base)
         if other is not None and other is not cls:
             if _where(other) == _where(cls):  # the same file imported twice

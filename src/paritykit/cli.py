@@ -180,8 +180,12 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     start = time.perf_counter()
     results: list[Result] = []
     interrupted = False
+    def on_result(result: Result) -> None:
+        results.append(result)
+        reporter.on_result(result)
+
     try:
-        execute(plan, config, options, lambda r: (results.append(r), reporter.on_result(r)))
+        execute(plan, config, options, on_result)
     except KeyboardInterrupt:
         interrupted = True
     everything = previous + results

@@ -9,6 +9,7 @@ by the CLI, the reports and the pytest plugin::
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -56,8 +57,8 @@ def _float64(a: np.ndarray) -> np.ndarray:
     return a.astype(np.float64)
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.4g}"
+def _fmt(x: float | None) -> str:
+    return f"{x:.4g}" if x is not None else "?"
 
 
 def _nan_inf_pattern(got: np.ndarray, exp: np.ndarray) -> str:
@@ -72,7 +73,7 @@ def _nan_inf_pattern(got: np.ndarray, exp: np.ndarray) -> str:
 
 
 def _ulp(got: np.ndarray, exp: np.ndarray, dtype: np.dtype[Any], mask: np.ndarray) -> float | None:
-    if dtype.kind != "f" or not mask.any():
+    if (dtype.kind != "f" and dtype not in _LOW_PRECISION) or not mask.any():
         return None
     spacing = np.abs(np.spacing(exp[mask].astype(dtype))).astype(np.float64)
     spacing[spacing == 0] = np.finfo(np.float64).tiny
@@ -82,16 +83,18 @@ def _ulp(got: np.ndarray, exp: np.ndarray, dtype: np.dtype[Any], mask: np.ndarra
 def compare_array(got: np.ndarray, expected: np.ndarray, tol: Tolerance, index: int = 0,
                   outputs: int = 1) -> Comparison:
     """Compare one output array (shape, dtype, then values as ``torch.isclose`` with equal NaNs)."""
-    base = {"output": index, "outputs": outputs, "tolerance": tol}
+    def early(ok: bool, kind: str, detail: str = "") -> Comparison:
+        return Comparison(ok, kind, detail, output=index, outputs=outputs, tolerance=tol)
+
     if tuple(got.shape) != tuple(expected.shape):
-        return Comparison(False, "shape",
-                          f"got shape {list(got.shape)}, expected {list(expected.shape)}", **base)
+        return early(False, "shape", f"got shape {list(got.shape)}, expected "
+                     f"{list(expected.shape)}")
     if got.dtype != expected.dtype:
-        return Comparison(False, "dtype", f"got {dtype_name(got.dtype)}, expected "
-                          f"{dtype_name(expected.dtype)}", **base)
+        return early(False, "dtype", f"got {dtype_name(got.dtype)}, expected "
+                     f"{dtype_name(expected.dtype)}")
     total = int(expected.size)
     if total == 0:
-        return Comparison(True, "ok", total=0, **base)
+        return early(True, "ok")
     g, e = _float64(got), _float64(expected)
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(g - e)
@@ -102,30 +105,33 @@ def compare_array(got: np.ndarray, expected: np.ndarray, tol: Tolerance, index: 
         masked = np.where(finite, diff, -1.0)
         rel = np.where(finite & (e != 0), diff / np.abs(np.where(e == 0, 1, e)), 0.0)
     mismatched = int(total - close.sum())
-    worst = np.unravel_index(int(np.argmax(np.where(close, masked, masked + np.inf))), e.shape)
-    if mismatched == 0:
-        worst = np.unravel_index(int(np.argmax(masked)), e.shape)
-    max_abs = float(masked.max()) if finite.any() else 0.0
-    stats = {
-        "max_abs_error": max(max_abs, 0.0),
-        "max_rel_error": float(np.abs(rel).max()),
-        "max_ulp": _ulp(g, e, expected.dtype, finite),
-        "worst_index": tuple(int(i) for i in worst),
-        "got": _scalar(g[worst]),
-        "expected": _scalar(e[worst]),
-        "mismatched": mismatched,
-        "total": total,
-        "nan_inf": _nan_inf_pattern(g, e) if g.dtype.kind != "c" else "",
-    }
-    if mismatched == 0:
-        return Comparison(True, "ok", **stats, **base)  # type: ignore[arg-type]
-    pct = 100.0 * mismatched / total
-    detail = (f"{mismatched} / {total} ({pct:.2f}%) mismatched; greatest abs diff "
-              f"{sci(stats['max_abs_error'])} at {list(stats['worst_index'])} (got "  # type: ignore[arg-type]
-              f"{_fmt(stats['got'])}, expected {_fmt(stats['expected'])})")  # type: ignore[arg-type]
-    if stats["nan_inf"]:
-        detail += f"; {stats['nan_inf']}"
-    return Comparison(False, "values", detail, **stats, **base)  # type: ignore[arg-type]
+    # The worst element is the largest finite difference among the mismatched ones, if any.
+    ranking = np.where(close, masked, masked + np.inf) if mismatched else masked
+    worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(ranking)), e.shape))
+    stats = Comparison(
+        ok=mismatched == 0,
+        kind="ok" if mismatched == 0 else "values",
+        output=index,
+        outputs=outputs,
+        tolerance=tol,
+        max_abs_error=max(float(masked.max()), 0.0),
+        max_rel_error=float(np.abs(rel).max()),
+        max_ulp=_ulp(g, e, expected.dtype, finite),
+        worst_index=worst,
+        got=_scalar(g[worst]),
+        expected=_scalar(e[worst]),
+        mismatched=mismatched,
+        total=total,
+        nan_inf=_nan_inf_pattern(g, e) if g.dtype.kind != "c" else "",
+    )
+    if stats.ok:
+        return stats
+    detail = (f"{mismatched} / {total} ({100.0 * mismatched / total:.2f}%) mismatched; "
+              f"greatest abs diff {sci(stats.max_abs_error)} at {list(worst)} "
+              f"(got {_fmt(stats.got)}, expected {_fmt(stats.expected)})")
+    if stats.nan_inf:
+        detail += f"; {stats.nan_inf}"
+    return dataclasses.replace(stats, detail=detail)
 
 
 def _scalar(x: Any) -> float:

@@ -159,7 +159,9 @@ def load_plugin(spec: str) -> None:
             raise
         except Exception as exc:
             del sys.modules[mod_name]
-            raise ParityError(f"-p {spec}: importing it failed: {type(exc).__name__}: {exc}") from exc
+            raise ParityError(
+                f"-p {spec}: importing it failed: {type(exc).__name__}: {exc}"
+            ) from exc
         return
     try:
         importlib.import_module(spec)

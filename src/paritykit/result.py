@@ -54,7 +54,11 @@ class Result:
     tolerance_source: str = ""
     prepare_s: float | None = None
     run_s: float | None = None
-    reference_s: float | None = None
+    #: Building the case (model, inputs) and running the eager reference; 0 when the worker
+    #: reused the case from the previous task (backends of one case share it).
+    setup_s: float | None = None
+    #: Wall time of the whole task in its worker; harness overhead = total - setup - prepare - run.
+    total_s: float | None = None
     cache: str = ""
     device: str = "cpu"
     artifact_dir: str | None = None

@@ -8,6 +8,7 @@ a fresh worker takes its place. Backends with ``needs_own_process`` get workers 
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.connection
 import signal
@@ -29,7 +30,7 @@ def _worker_main(conn: multiprocessing.connection.Connection, config: RunConfig)
     try:
         init_process(config)
         worker = Worker(config)
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which stops the run
+    except BaseException as exc:
         conn.send(("init_error", f"{type(exc).__name__}: {exc}"))
         return
     conn.send(("ready", None))
@@ -42,7 +43,7 @@ def _worker_main(conn: multiprocessing.connection.Connection, config: RunConfig)
             return
         try:
             payload = worker.run(task).to_dict()
-        except BaseException as exc:  # noqa: BLE001 - a harness bug must still yield a result
+        except BaseException as exc:
             payload = Result(task.case, task.backend, Status.RUN_ERROR, base=task.base,
                              message=error_message(task.case, task.backend, "harness error",
                                                    exc)).to_dict()
@@ -104,10 +105,8 @@ class Pool:
         """Stop every worker (also on KeyboardInterrupt)."""
         for proc in list(self._procs):
             if proc.task is None and proc.process.is_alive():
-                try:
+                with contextlib.suppress(OSError):
                     proc.conn.send(None)
-                except OSError:
-                    pass
             proc.process.join(0.5 if proc.task is None else 0)
             self._kill(proc)
 

@@ -102,6 +102,7 @@ class Worker:
                       if config.cache_dir else None)
         self._refs: dict[str, CaseRef] = {}
         self._material: CaseMaterial | None = None
+        self._started = 0.0
 
     def _ref(self, case: str) -> CaseRef:
         if case not in self._refs:
@@ -122,17 +123,19 @@ class Worker:
 
     def run(self, task: Task) -> Result:
         """Execute one task; never raises for a backend's or a case's failure."""
+        self._started = time.perf_counter()
         result = Result(case=task.case, backend=task.backend, base=task.base,
                         status=Status.RUN_ERROR, repro=self.config.repro(task.case, task.backend))
         outdir = backend_dir(self.root, task.case, task.backend)
         outdir.mkdir(parents=True, exist_ok=True)
         result.artifact_dir = str(outdir)
         try:
+            start = time.perf_counter()
             material = self.material(task.case)
+            result.setup_s = time.perf_counter() - start
         except Exception as exc:
             return self._finish(result, Status.RUN_ERROR, "case setup or torch reference failed",
                                 exc, outdir)
-        result.reference_s = material.reference_s
         backend = BACKENDS.get(task.backend)
         result.versions = backend.versions()
         program = Program(task.case, material.model, material.inputs, material.dynamic_shapes,
@@ -158,7 +161,7 @@ class Worker:
                 actual.append(out)
         except Exception as exc:
             return self._finish(result, Status.RUN_ERROR, "run failed", exc, outdir)
-        save_arrays(outdir / "actual.safetensors", actual, "output")
+        save_arrays(outdir / "actual.safetensors", actual, "output", atomic=False)
         self._compare(result, material, actual)
         return self._finish(result, result.status, "", None, outdir)
 
@@ -219,6 +222,7 @@ class Worker:
     def _finish(self, result: Result, status: Status, what: str, exc: BaseException | None,
                 outdir: pathlib.Path) -> Result:
         result.status = status
+        result.total_s = time.perf_counter() - self._started
         if exc is not None:
             result.message = error_message(result.case, result.backend, what, exc)
             result.traceback = "".join(traceback.format_exception(exc))

@@ -38,7 +38,7 @@ _FLOAT_FIELDS = (
     "rtol",
     "prepare_s",
     "run_s",
-    "reference_s",
+    "setup_s",
 )
 
 

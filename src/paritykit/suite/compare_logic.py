@@ -19,38 +19,36 @@ _CMP_CONFIGS = (
     cfg("int64", ints(-3, 4, *_SHAPE), ints(-3, 4, *_SHAPE)),
     cfg("int32", ints(-3, 4, *_SHAPE, dtype=torch.int32), ints(-3, 4, *_SHAPE, dtype=torch.int32)),
 )
-reg.rows(
-    [
-        ("eq", "torch.eq (float, broadcast, scalar, integer inputs).", torch.eq, (GRID, GRID_B)),
-        ("ne", "torch.ne (float, broadcast, scalar, integer inputs).", torch.ne, (GRID, GRID_B)),
-        ("lt", "torch.lt (float, broadcast, scalar, integer inputs).", torch.lt, (GRID, GRID_B)),
-        ("le", "torch.le (float, broadcast, scalar, integer inputs).", torch.le, (GRID, GRID_B)),
-        ("gt", "torch.gt (float, broadcast, scalar, integer inputs).", torch.gt, (GRID, GRID_B)),
-        ("ge", "torch.ge (float, broadcast, scalar, integer inputs).", torch.ge, (GRID, GRID_B)),
-    ],
-    configs=_CMP_CONFIGS,
-)
+for _cmp in (torch.eq, torch.ne, torch.lt, torch.le, torch.gt, torch.ge):
+    reg.case(
+        _cmp.__name__,
+        f"torch.{_cmp.__name__} on floats with ties, broadcast, a scalar, int64 and int32.",
+        _cmp,
+        args=(GRID, GRID_B),
+        configs=_CMP_CONFIGS,
+    )
 
 _B = bools(*_SHAPE)
+_TERNARY = ints(-1, 2, *_SHAPE, dtype=torch.float32)  # -1, 0, 1
 _LOGIC_CONFIGS = (
     BASE,
     cfg("broadcast", bools(4, 1, 32), bools(8, 1)),
-    cfg("float", ints(-1, 2, *_SHAPE, dtype=torch.float32), ints(-1, 2, *_SHAPE, dtype=torch.float32)),
+    cfg("float", _TERNARY, ints(-1, 2, *_SHAPE, dtype=torch.float32)),
 )
-reg.rows(
-    [
-        ("logical_and", "torch.logical_and on bools and floats.", torch.logical_and, (_B, bools(*_SHAPE))),
-        ("logical_or", "torch.logical_or on bools and floats.", torch.logical_or, (_B, bools(*_SHAPE))),
-        ("logical_xor", "torch.logical_xor on bools and floats.", torch.logical_xor, (_B, bools(*_SHAPE))),
-    ],
-    configs=_LOGIC_CONFIGS,
-)
+for _logic in (torch.logical_and, torch.logical_or, torch.logical_xor):
+    reg.case(
+        _logic.__name__,
+        f"torch.{_logic.__name__} on bools (also broadcast) and on floats (zero is False).",
+        _logic,
+        args=(_B, bools(*_SHAPE)),
+        configs=_LOGIC_CONFIGS,
+    )
 reg.case(
     "logical_not",
     "torch.logical_not on bools and on floats (zero is False).",
     torch.logical_not,
     args=(_B,),
-    configs=(BASE, cfg("float", ints(-1, 2, *_SHAPE, dtype=torch.float32))),
+    configs=(BASE, cfg("float", _TERNARY)),
 )
 
 _I32 = ints(-(2**30), 2**30, *_SHAPE, dtype=torch.int32)
@@ -59,17 +57,14 @@ _BIT_CONFIGS = (
     cfg("int64", ints(-(2**62), 2**62, *_SHAPE), ints(-(2**62), 2**62, *_SHAPE)),
     cfg("bool", _B, bools(*_SHAPE)),
 )
-reg.rows(
-    [
-        ("bitwise_and", "torch.bitwise_and on int32, int64 and bool.", torch.bitwise_and,
-         (_I32, ints(-(2**30), 2**30, *_SHAPE, dtype=torch.int32))),
-        ("bitwise_or", "torch.bitwise_or on int32, int64 and bool.", torch.bitwise_or,
-         (_I32, ints(-(2**30), 2**30, *_SHAPE, dtype=torch.int32))),
-        ("bitwise_xor", "torch.bitwise_xor on int32, int64 and bool.", torch.bitwise_xor,
-         (_I32, ints(-(2**30), 2**30, *_SHAPE, dtype=torch.int32))),
-    ],
-    configs=_BIT_CONFIGS,
-)  # fmt: skip
+for _bit in (torch.bitwise_and, torch.bitwise_or, torch.bitwise_xor):
+    reg.case(
+        _bit.__name__,
+        f"torch.{_bit.__name__} on int32, int64 and bool.",
+        _bit,
+        args=(_I32, ints(-(2**30), 2**30, *_SHAPE, dtype=torch.int32)),
+        configs=_BIT_CONFIGS,
+    )
 reg.case(
     "bitwise_not",
     "torch.bitwise_not on int32 and bool.",
@@ -115,14 +110,29 @@ def _ratio(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 _RATIO_ARGS = (ints(-2, 3, *_SHAPE, dtype=torch.float32), ints(-2, 3, *_SHAPE, dtype=torch.float32))
 reg.rows(
     [
-        ("isnan", "torch.isnan of x / y (NaN made in-graph by 0/0).",
-         lambda x, y: torch.isnan(_ratio(x, y)), _RATIO_ARGS),
-        ("isinf", "torch.isinf of x / y (+-Inf made in-graph by a/0).",
-         lambda x, y: torch.isinf(_ratio(x, y)), _RATIO_ARGS),
-        ("isfinite", "torch.isfinite of x / y.",
-         lambda x, y: torch.isfinite(_ratio(x, y)), _RATIO_ARGS),
-        ("nan_to_num", "torch.nan_to_num(x / y, nan=0, posinf=100, neginf=-100).",
-         lambda x, y: torch.nan_to_num(_ratio(x, y), nan=0.0, posinf=100.0, neginf=-100.0),
-         _RATIO_ARGS),
+        (
+            "isnan",
+            "torch.isnan of x / y (NaN made in-graph by 0/0).",
+            lambda x, y: torch.isnan(_ratio(x, y)),
+            _RATIO_ARGS,
+        ),
+        (
+            "isinf",
+            "torch.isinf of x / y (+-Inf made in-graph by a/0).",
+            lambda x, y: torch.isinf(_ratio(x, y)),
+            _RATIO_ARGS,
+        ),
+        (
+            "isfinite",
+            "torch.isfinite of x / y.",
+            lambda x, y: torch.isfinite(_ratio(x, y)),
+            _RATIO_ARGS,
+        ),
+        (
+            "nan_to_num",
+            "torch.nan_to_num(x / y, nan=0, posinf=100, neginf=-100).",
+            lambda x, y: torch.nan_to_num(_ratio(x, y), nan=0.0, posinf=100.0, neginf=-100.0),
+            _RATIO_ARGS,
+        ),
     ]
-)  # fmt: skip
+)

@@ -8,7 +8,6 @@ from paritykit.suite.helpers import (
     BASE,
     BATCH,
     HALF,
-    Cfg,
     Registrar,
     cfg,
     dynamic,
@@ -50,7 +49,12 @@ reg.rows(
         ("floor", "torch.floor", torch.floor, (WIDE,)),
         ("ceil", "torch.ceil", torch.ceil, (WIDE,)),
         ("trunc", "torch.trunc", torch.trunc, (WIDE,)),
-        ("sign", "torch.sign (zeros included)", torch.sign, (ints(-3, 4, *_SHAPE, dtype=torch.float32),)),
+        (
+            "sign",
+            "torch.sign (zeros included)",
+            torch.sign,
+            (ints(-3, 4, *_SHAPE, dtype=torch.float32),),
+        ),
         ("square", "torch.square", torch.square, (ANY,)),
     ]
 )
@@ -87,7 +91,7 @@ reg.case(
         cfg("alpha", ANY, normal(*_SHAPE), alpha=-0.5),
         *HALF,
         dynamic({0: BATCH}, {0: BATCH}),
-        Cfg("broadcast_dynamic", args=(normal(8, 32), normal(32)), dynamic={0: {0: BATCH}}),
+        dynamic({0: BATCH}, {}, args=(ANY, normal(32)), suffix="broadcast_dynamic"),
     ),
 )
 reg.case(

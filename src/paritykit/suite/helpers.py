@@ -124,7 +124,9 @@ class Dyn:
 
     def __post_init__(self) -> None:
         if not all(self.min <= s <= self.max for s in self.sizes):
-            raise ValueError(f"Dyn {self.name!r}: sizes {self.sizes} outside [{self.min}, {self.max}]")
+            raise ValueError(
+                f"Dyn {self.name!r}: sizes {self.sizes} outside [{self.min}, {self.max}]"
+            )
 
 
 BATCH = Dyn("batch", 1, 64, (1, 7, 64))
@@ -165,14 +167,20 @@ def cfg(suffix: str, *args: Arg, **kwargs: Any) -> Cfg:
 
 
 def dynamic(
-    *spec: Mapping[int, Dyn], args: Sequence[Arg] | None = None, **kwargs: Any
+    *spec: Mapping[int, Dyn],
+    args: Sequence[Arg] | None = None,
+    suffix: str = "dynamic",
+    **kwargs: Any,
 ) -> Cfg:
-    """A ``_dynamic`` config; ``spec[i]`` is ``{axis: Dyn}`` for input ``i`` (``{}``: static).
+    """A dynamic-shape config; ``spec[i]`` is ``{axis: Dyn}`` for input ``i`` (``{}``: static).
 
     ``args`` replaces the inputs and ``kwargs`` the keyword arguments, as in :func:`cfg`.
+    ``suffix`` must end in ``dynamic`` so that ``-k dynamic`` selects every such config.
     """
+    if not suffix.endswith("dynamic"):
+        raise ValueError(f"dynamic config suffix {suffix!r} must end with 'dynamic'")
     table = {i: s for i, s in enumerate(spec) if s}
-    return Cfg("dynamic", args=tuple(args) if args else None, kwargs=kwargs, dynamic=table)
+    return Cfg(suffix, args=tuple(args) if args else None, kwargs=kwargs, dynamic=table)
 
 
 class FnModel(nn.Module):

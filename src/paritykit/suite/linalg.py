@@ -56,7 +56,10 @@ reg.case(
     "torch.addmm with a broadcast bias, beta and alpha.",
     torch.addmm,
     args=(normal(12), normal(8, 16), normal(16, 12)),
-    configs=(BASE, cfg("beta_alpha", normal(8, 12), normal(8, 16), normal(16, 12), beta=0.5, alpha=2.0)),
+    configs=(
+        BASE,
+        cfg("beta_alpha", normal(8, 12), normal(8, 16), normal(16, 12), beta=0.5, alpha=2.0),
+    ),
 )
 reg.case(
     "baddbmm",

@@ -18,9 +18,12 @@ reg.case(
     F.max_pool1d,
     args=(_X1,),
     kwargs={"kernel_size": 2},
-    configs=(BASE, cfg("k3s2p1", _X1, kernel_size=3, stride=2, padding=1),
-             cfg("ceil", _X1, kernel_size=2, ceil_mode=True)),
-)  # fmt: skip
+    configs=(
+        BASE,
+        cfg("k3s2p1", _X1, kernel_size=3, stride=2, padding=1),
+        cfg("ceil", _X1, kernel_size=2, ceil_mode=True),
+    ),
+)
 reg.case(
     "max_pool2d",
     "F.max_pool2d: kernel 2, strided/padded kernel 3, ceil_mode, dilation, dynamic batch.",

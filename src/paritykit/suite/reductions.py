@@ -69,10 +69,20 @@ _VALUES_INDICES = (
     cfg("keepdim", D, dim=-1, keepdim=True),
     cfg("int64", D_INT, dim=0),
 )
-reg.case("max", "torch.max: full and per-dim (values, indices) on tie-free inputs.", torch.max,
-         args=(D,), configs=_VALUES_INDICES)  # fmt: skip
-reg.case("min", "torch.min: full and per-dim (values, indices) on tie-free inputs.", torch.min,
-         args=(D,), configs=_VALUES_INDICES)  # fmt: skip
+reg.case(
+    "max",
+    "torch.max: full and per-dim (values, indices) on tie-free inputs.",
+    torch.max,
+    args=(D,),
+    configs=_VALUES_INDICES,
+)
+reg.case(
+    "min",
+    "torch.min: full and per-dim (values, indices) on tie-free inputs.",
+    torch.min,
+    args=(D,),
+    configs=_VALUES_INDICES,
+)
 _ARG = (
     cfg("", D, dim=-1),
     cfg("dim0", D, dim=0),
@@ -89,10 +99,20 @@ _SPREAD = (
     cfg("dims_keepdim", X, dim=(0, 2), keepdim=True),
     cfg("all", X),
 )
-reg.case("var", "torch.var: unbiased, correction=0, several dims, all.", torch.var,
-         args=(X,), configs=_SPREAD)  # fmt: skip
-reg.case("std", "torch.std: unbiased, correction=0, several dims, all.", torch.std,
-         args=(X,), configs=_SPREAD)  # fmt: skip
+reg.case(
+    "var",
+    "torch.var: unbiased, correction=0, several dims, all.",
+    torch.var,
+    args=(X,),
+    configs=_SPREAD,
+)
+reg.case(
+    "std",
+    "torch.std: unbiased, correction=0, several dims, all.",
+    torch.std,
+    args=(X,),
+    configs=_SPREAD,
+)
 
 _NEAR_ONE = uniform(*_SHAPE, low=0.8, high=1.25)
 reg.case(
@@ -128,17 +148,23 @@ reg.case(
     "torch.any over a dim and all dims, on bools and floats.",
     torch.any,
     args=(bools(*_SHAPE, p=0.05),),
-    configs=(cfg("", bools(*_SHAPE, p=0.05), dim=-1), cfg("all", bools(*_SHAPE, p=0.001)),
-             cfg("float", ints(-1, 2, *_SHAPE, dtype=torch.float32), dim=1)),
-)  # fmt: skip
+    configs=(
+        cfg("", bools(*_SHAPE, p=0.05), dim=-1),
+        cfg("all", bools(*_SHAPE, p=0.001)),
+        cfg("float", ints(-1, 2, *_SHAPE, dtype=torch.float32), dim=1),
+    ),
+)
 reg.case(
     "all",
     "torch.all over a dim and all dims, on bools and floats.",
     torch.all,
     args=(bools(*_SHAPE, p=0.95),),
-    configs=(cfg("", bools(*_SHAPE, p=0.95), dim=-1), cfg("all", bools(*_SHAPE, p=0.999)),
-             cfg("float", ints(-1, 2, *_SHAPE, dtype=torch.float32), dim=1)),
-)  # fmt: skip
+    configs=(
+        cfg("", bools(*_SHAPE, p=0.95), dim=-1),
+        cfg("all", bools(*_SHAPE, p=0.999)),
+        cfg("float", ints(-1, 2, *_SHAPE, dtype=torch.float32), dim=1),
+    ),
+)
 reg.case(
     "cumsum",
     "torch.cumsum along each dim, on int32/int64 (int64 result), dynamic length.",
@@ -153,8 +179,13 @@ reg.case(
         dynamic({1: SEQ}),
     ),
 )
-reg.case("cumprod", "torch.cumprod on values near 1.", torch.cumprod, args=(_NEAR_ONE,),
-         kwargs={"dim": -1})  # fmt: skip
+reg.case(
+    "cumprod",
+    "torch.cumprod on values near 1.",
+    torch.cumprod,
+    args=(_NEAR_ONE,),
+    kwargs={"dim": -1},
+)
 
 _SORT = (
     cfg("", D, dim=-1),
@@ -162,8 +193,9 @@ _SORT = (
     cfg("descending", D, dim=1, descending=True),
     cfg("int64", D_INT, dim=-1),
 )
-reg.case("sort", "torch.sort (values, indices) on tie-free inputs.", torch.sort,
-         args=(D,), configs=_SORT)  # fmt: skip
+reg.case(
+    "sort", "torch.sort (values, indices) on tie-free inputs.", torch.sort, args=(D,), configs=_SORT
+)
 reg.case("argsort", "torch.argsort on tie-free inputs.", torch.argsort, args=(D,), configs=_SORT)
 reg.case(
     "topk",
