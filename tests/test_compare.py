@@ -289,8 +289,6 @@ def test_integers_are_compared_exactly(dtype: type) -> None:
     assert _cmp([expected.copy()], [expected]).ok
 
 
-@pytest.mark.xfail(strict=True, reason="compare.py widens int64 to float64: values above 2**53 "
-                   "that differ by 1 compare equal")
 def test_large_int64_values_are_compared_exactly() -> None:
     expected = np.array([2**53 + 1], np.int64)
     got = np.array([2**53], np.int64)

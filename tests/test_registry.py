@@ -293,8 +293,6 @@ def test_a_plugin_registers_its_cases_once(tmp_path: pathlib.Path,
     assert isinstance(model, torch.nn.ReLU)
 
 
-@pytest.mark.xfail(strict=True, reason="registry.load_plugin keeps a plugin that raised "
-                   "RegistryError in sys.modules, so loading it again silently succeeds")
 def test_a_plugin_with_a_duplicate_name_fails_every_time(tmp_path: pathlib.Path,
                                                          plugin_cleanup: list[str]) -> None:
     register_test(DupCaseA)

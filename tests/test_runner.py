@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import CRASHING_BACKENDS, HARNESS_BACKENDS, by_key, read_jsonl, read_report
 
+from conftest import CRASHING_BACKENDS, HARNESS_BACKENDS, by_key, read_jsonl, read_report
 from paritykit.cli import main
 
 CASES = ("abs", "neg")

@@ -65,13 +65,14 @@ def generator() -> np.random.Generator:
 
 
 def _shape(shape: tuple[Shape, ...]) -> tuple[int, ...]:
-    if len(shape) == 1 and not isinstance(shape[0], int):
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
         return tuple(int(s) for s in shape[0])
     return tuple(int(s) for s in shape)  # type: ignore[arg-type]
 
 
 def _as_tensor(values: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(values)).to(dtype)
+    # np.array keeps 0-d samples 0-d (ascontiguousarray would make them 1-d).
+    return torch.from_numpy(np.array(values, order="C")).to(dtype)
 
 
 def randn(*shape: Shape, dtype: torch.dtype = torch.float32, std: float = 1.0) -> torch.Tensor:
@@ -106,7 +107,7 @@ def randint(low: int, high: int, *shape: Shape, dtype: torch.dtype = torch.int64
 
 def randbool(*shape: Shape, p: float = 0.5) -> torch.Tensor:
     """Booleans that are True with probability ``p``."""
-    return torch.from_numpy(generator().random(_shape(shape)) < p)
+    return torch.from_numpy(np.asarray(generator().random(_shape(shape)) < p))
 
 
 def randperm(n: int) -> torch.Tensor:

@@ -156,6 +156,7 @@ def load_plugin(spec: str) -> None:
         try:
             file_spec.loader.exec_module(module)
         except RegistryError:
+            del sys.modules[mod_name]
             raise
         except Exception as exc:
             del sys.modules[mod_name]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import pathlib
 import shlex
+import shutil
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -179,7 +180,11 @@ class Worker:
         else:
             result.cache = "forced" if self.cache.force else "miss"
             staged = self.cache.staging(backend.name)
-            prepared = backend.prepare(program, staged)
+            try:
+                prepared = backend.prepare(program, staged)
+            except BaseException:
+                shutil.rmtree(staged, ignore_errors=True)  # no half-written staging dirs
+                raise
             entry = self.cache.commit(backend.name, key, staged)
             if prepared.artifact is not None:
                 prepared.artifact = entry / prepared.artifact.relative_to(staged)

@@ -95,3 +95,15 @@ class FakeSlowBackend(pk.Backend):
 
     def prepare(self, program: pk.Program, workdir: pathlib.Path) -> pk.Prepared:
         return _EagerPrepared(program.module, sleep_s=float(program.options.get("seconds", "1")))
+
+
+@pk.register_backend
+class FakeCacheableLowerErrorBackend(pk.Backend):
+    """Fake backend for testing the harness: cacheable, writes into its workdir, then raises."""
+
+    name = "fake-cacheable-lower-error"
+    cacheable = True
+
+    def prepare(self, program: pk.Program, workdir: pathlib.Path) -> pk.Prepared:
+        (workdir / "half-written.bin").write_bytes(b"\0" * 16)
+        raise pk.LowerError("fake lowering failure after writing into the workdir")

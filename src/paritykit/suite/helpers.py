@@ -227,59 +227,16 @@ class Fn4(FnModel):
 _WRAPPERS: dict[int, type[FnModel]] = {1: Fn1, 2: Fn2, 3: Fn3, 4: Fn4}
 
 
+def _dyns(spec: Mapping[int, Mapping[int, Dyn]]) -> list[Dyn]:
+    return [d for axes in spec.values() for d in axes.values()]
+
+
 def suffixed(base: str, suffix: str) -> str:
     """``base`` or ``base_suffix``."""
     return f"{base}_{suffix}" if suffix else base
 
 
-class DynamicShapesMixin:
-    """Shared ``get_dynamic_shapes`` / ``create_dynamic_inputs`` from ``{position: {axis: Dyn}}``.
-
-    Subclasses provide ``dynamic_spec()``, the number of inputs (``n_inputs``) and
-    ``make_inputs(sizes)`` that draws inputs with the named dims resized.
-    """
-
-    def dynamic_spec(self) -> Mapping[int, Mapping[int, Dyn]] | None:
-        """Input position → axis → Dyn, or None for static shapes."""
-        return None
-
-    def n_inputs(self) -> int:
-        """How many positional inputs the model takes."""
-        raise NotImplementedError
-
-    def make_inputs(self, sizes: Mapping[str, int]) -> tuple[torch.Tensor, ...]:
-        """Draw one input set with the dynamic dims named in ``sizes`` resized."""
-        raise NotImplementedError
-
-    def get_dynamic_shapes(self) -> Any:
-        """``{arg name: {axis: Dim}}`` built from :meth:`dynamic_spec` (one Dim per name)."""
-        spec = self.dynamic_spec()
-        if not spec:
-            return None
-        dims = {d.name: torch.export.Dim(d.name, min=d.min, max=d.max) for d in _dyns(spec)}
-        return {
-            ARG_NAMES[i]: ({a: dims[d.name] for a, d in spec[i].items()} if i in spec else None)
-            for i in range(self.n_inputs())
-        }
-
-    def create_dynamic_inputs(self) -> list[tuple[torch.Tensor, ...]]:
-        """Extra input sets with every dynamic dim set to each of its ``Dyn.sizes`` in turn."""
-        spec = self.dynamic_spec()
-        if not spec:
-            return []
-        dyns = {d.name: d for d in _dyns(spec)}
-        count = max(len(d.sizes) for d in dyns.values())
-        return [
-            self.make_inputs({n: d.sizes[k % len(d.sizes)] for n, d in dyns.items()})
-            for k in range(count)
-        ]
-
-
-def _dyns(spec: Mapping[int, Mapping[int, Dyn]]) -> list[Dyn]:
-    return [d for axes in spec.values() for d in axes.values()]
-
-
-class TableCase(DynamicShapesMixin, OpTestCase):
+class TableCase(OpTestCase):
     """Base of the cases built by :meth:`Registrar.case`; one instance per :class:`Cfg`."""
 
     op: ClassVar[Callable[..., Any] | None] = None
@@ -314,16 +271,30 @@ class TableCase(DynamicShapesMixin, OpTestCase):
         """One tensor per :class:`Arg` recipe, in the config's dtype."""
         return tuple(a.make(dtype=self.config.dtype) for a in self.args)
 
-    def dynamic_spec(self) -> Mapping[int, Mapping[int, Dyn]] | None:
-        """The config's ``dynamic`` table."""
-        return self.config.dynamic
+    def get_dynamic_shapes(self) -> Any:
+        """``{x: {axis: Dim}, y: None, ...}`` from the config's ``dynamic`` (one Dim per name)."""
+        spec = self.config.dynamic
+        if not spec:
+            return None
+        dims = {d.name: torch.export.Dim(d.name, min=d.min, max=d.max) for d in _dyns(spec)}
+        return {
+            ARG_NAMES[i]: ({a: dims[d.name] for a, d in spec[i].items()} if i in spec else None)
+            for i in range(len(self.args))
+        }
 
-    def n_inputs(self) -> int:
-        """Number of input recipes."""
-        return len(self.args)
+    def create_dynamic_inputs(self) -> list[tuple[torch.Tensor, ...]]:
+        """Extra input sets: the k-th sets every dynamic dim to the k-th of its ``Dyn.sizes``."""
+        spec = self.config.dynamic
+        if not spec:
+            return []
+        dyns = {d.name: d for d in _dyns(spec)}
+        count = max(len(d.sizes) for d in dyns.values())
+        return [
+            self._resized({n: d.sizes[k % len(d.sizes)] for n, d in dyns.items()})
+            for k in range(count)
+        ]
 
-    def make_inputs(self, sizes: Mapping[str, int]) -> tuple[torch.Tensor, ...]:
-        """Inputs with the dynamic axes resized to ``sizes`` (other axes unchanged)."""
+    def _resized(self, sizes: Mapping[str, int]) -> tuple[torch.Tensor, ...]:
         spec = self.config.dynamic or {}
         out = []
         for i, arg in enumerate(self.args):
