@@ -188,8 +188,10 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         execute(plan, config, options, on_result)
     except KeyboardInterrupt:
         interrupted = True
+    finally:
+        # Also on a ParityError from the pool: stop the progress bar, show what finished.
+        reporter.finish(previous + results, time.perf_counter() - start)
     everything = previous + results
-    reporter.finish(everything, time.perf_counter() - start)
     extra = {"seed": args.seed, "backends": backends, "jobs": args.jobs,
              "wall_s": round(time.perf_counter() - start, 3), "interrupted": interrupted}
     if args.json:

@@ -66,6 +66,8 @@ class Result:
     repro: str = ""
     traceback: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
+    #: RunConfig.fingerprint of the run that made it (seed, tolerances, options, plugins).
+    fingerprint: str = ""
     versions: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import multiprocessing.connection
+import pathlib
 import signal
 import time
 from collections import deque
@@ -18,10 +19,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from paritykit.artifacts import backend_dir
 from paritykit.errors import ParityError
 from paritykit.registry import BACKENDS
 from paritykit.result import Result, Status
-from paritykit.worker import RunConfig, Task, Worker, error_message, init_process
+from paritykit.worker import (
+    RunConfig,
+    Task,
+    Worker,
+    error_message,
+    init_process,
+    record_files,
+)
 
 OnResult = Callable[[Result], None]
 
@@ -189,6 +198,9 @@ class Pool:
             raise ParityError(f"a worker process could not start: it {what}")
         self._kill(proc)
         if task is not None:
-            emit(Result(task.case, task.backend, status, base=task.base,
-                        message=f"{task.case} @ {task.backend}: {what}",
-                        repro=self.config.repro(task.case, task.backend)))
+            result = Result(task.case, task.backend, status, base=task.base,
+                            message=f"{task.case} @ {task.backend}: {what}",
+                            repro=self.config.repro(task.case, task.backend),
+                            fingerprint=self.config.fingerprint)
+            outdir = backend_dir(pathlib.Path(self.config.artifact_dir), task.case, task.backend)
+            emit(record_files(result, outdir))

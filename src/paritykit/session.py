@@ -41,7 +41,7 @@ def prepare_plan(refs: list[CaseRef], backends: list[str], config: RunConfig,
     if options.resume:
         wanted = {(r.id, b) for r in refs for b in backends}
         previous = [r for r in read_results(pathlib.Path(config.artifact_dir, RESULTS_FILE))
-                    if r.key in wanted]
+                    if r.key in wanted and r.fingerprint == config.fingerprint]
     return build_plan(refs, backends, config.seed, done=[r.key for r in previous]), previous
 
 
@@ -69,8 +69,13 @@ def execute(plan: Plan, config: RunConfig, options: SessionOptions,
 
 
 def clean_passing(root: pathlib.Path, results: list[Result]) -> None:
-    """Remove the artifacts of passing results, and case folders left with no failures."""
-    failing_cases = {r.case for r in results if r.status.failed}
+    """Remove the artifacts of passing results, and case folders left with no failures.
+
+    Failures recorded in ``results.jsonl`` count too: with ``--resume`` they are not in
+    ``results`` but their artifacts live in the same case folders.
+    """
+    recorded = read_results(root / RESULTS_FILE)
+    failing_cases = {r.case for r in [*recorded, *results] if r.status.failed}
     for r in results:
         if r.status is Status.PASS:
             shutil.rmtree(backend_dir(root, r.case, r.backend), ignore_errors=True)

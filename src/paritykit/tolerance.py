@@ -190,6 +190,8 @@ class ToleranceRules:
             data = json.loads(p.read_text())
         except FileNotFoundError:
             raise ParityError(f"--tolerances {p}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ParityError(f"--tolerances {p}: cannot be read: {exc}") from None
         except json.JSONDecodeError as exc:
             raise ParityError(f"{p}: not valid JSON: line {exc.lineno} column {exc.colno}: "
                               f"{exc.msg}") from None

@@ -45,6 +45,12 @@ class RunConfig:
     threads: int = 0
     backend_options: dict[str, dict[str, str]] = field(default_factory=dict)
 
+    @property
+    def fingerprint(self) -> str:
+        """What makes results of two runs comparable (``--resume`` keeps only matching ones)."""
+        return cache_key({"seed": self.seed, "tolerances": repr(self.tolerances),
+                          "options": self.backend_options, "plugins": self.plugins})
+
     def repro(self, case: str, backend: str) -> str:
         """One command that reruns just this pair."""
         args = ["parity", "run", case, "-b", backend, "--seed", str(self.seed)]
@@ -73,7 +79,8 @@ def init_process(config: RunConfig) -> None:
     if config.cache_dir:
         os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(pathlib.Path(config.cache_dir,
                                                                           "inductor")))
-    if config.force_recompile:
+    if config.force_recompile or not config.cache_dir:
+        # --force-recompile and --no-cache reach torch.compile's own on-disk caches too.
         os.environ["TORCHINDUCTOR_FORCE_DISABLE_CACHES"] = "1"
     import torch
 
@@ -126,7 +133,8 @@ class Worker:
         """Execute one task; never raises for a backend's or a case's failure."""
         self._started = time.perf_counter()
         result = Result(case=task.case, backend=task.backend, base=task.base,
-                        status=Status.RUN_ERROR, repro=self.config.repro(task.case, task.backend))
+                        status=Status.RUN_ERROR, repro=self.config.repro(task.case, task.backend),
+                        fingerprint=self.config.fingerprint)
         outdir = backend_dir(self.root, task.case, task.backend)
         outdir.mkdir(parents=True, exist_ok=True)
         result.artifact_dir = str(outdir)
@@ -231,9 +239,16 @@ class Worker:
         if exc is not None:
             result.message = error_message(result.case, result.backend, what, exc)
             result.traceback = "".join(traceback.format_exception(exc))
-        write_json(outdir / "result.json", result.to_dict())
-        (outdir / "repro.txt").write_text(result.repro + "\n")
-        return result
+        return record_files(result, outdir)
+
+
+def record_files(result: Result, outdir: pathlib.Path) -> Result:
+    """Write ``result.json`` and ``repro.txt`` of a finished pair."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    result.artifact_dir = str(outdir)
+    write_json(outdir / "result.json", result.to_dict())
+    (outdir / "repro.txt").write_text(result.repro + "\n")
+    return result
 
 
 def error_message(case: str, backend: str, what: str, exc: BaseException) -> str:

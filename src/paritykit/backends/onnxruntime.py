@@ -78,12 +78,15 @@ class OnnxRuntimeBackend(Backend):
         onnx_program.save(str(path))
         names = [spec.arg.name for spec in ep.graph_signature.input_specs
                  if spec.kind == torch.export.graph_signature.InputKind.USER_INPUT]
-        (workdir / SIGNATURE).write_text(json.dumps(names))
+        stats = {"onnx_nodes": len(onnx_program.model.graph)}
+        (workdir / SIGNATURE).write_text(json.dumps({"inputs": names, "stats": stats}))
         prepared = OnnxRuntimePrepared(path, names)
-        prepared.stats["onnx_nodes"] = len(onnx_program.model.graph)
+        prepared.stats.update(stats)
         return prepared
 
     def load(self, program: Program, workdir: pathlib.Path) -> Prepared:
         """Open a session on the cached ``.onnx``."""
-        names = json.loads((workdir / SIGNATURE).read_text())
-        return OnnxRuntimePrepared(workdir / MODEL, names)
+        signature = json.loads((workdir / SIGNATURE).read_text())
+        prepared = OnnxRuntimePrepared(workdir / MODEL, signature["inputs"])
+        prepared.stats.update(signature["stats"])
+        return prepared
