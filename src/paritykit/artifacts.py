@@ -16,12 +16,12 @@ import json
 import os
 import pathlib
 import shutil
-import tempfile
 from typing import Any
 
 import numpy as np
 import safetensors.torch
 
+from paritykit.atomic import atomic_write_bytes
 from paritykit.dtypes import to_numpy, to_torch
 
 
@@ -39,18 +39,6 @@ def backend_dir(root: pathlib.Path, case: str, backend: str) -> pathlib.Path:
     return case_dir(root, case) / _safe(backend)
 
 
-def _atomic_write(path: pathlib.Path, write: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_arrays(path: pathlib.Path, sets: list[list[np.ndarray]], stem: str,
                 atomic: bool = True) -> None:
     """Save input/output sets as one safetensors file (``{stem}_{i}``, ``set{k}_{stem}_{i}``).
@@ -64,7 +52,7 @@ def save_arrays(path: pathlib.Path, sets: list[list[np.ndarray]], stem: str,
         for i, a in enumerate(arrays):
             tensors[f"{prefix}{stem}_{i}"] = to_torch(np.asarray(a)).contiguous()
     if atomic:
-        _atomic_write(path, lambda tmp: safetensors.torch.save_file(tensors, tmp))
+        atomic_write_bytes(path, safetensors.torch.save(tensors), durable=False)
     else:
         safetensors.torch.save_file(tensors, str(path))
 
@@ -77,7 +65,7 @@ def load_arrays(path: pathlib.Path) -> dict[str, np.ndarray]:
 def write_json(path: pathlib.Path, data: Any) -> None:
     """Write JSON atomically (a reader never sees a partial file)."""
     text = json.dumps(data, indent=2, default=str)
-    _atomic_write(path, lambda tmp: pathlib.Path(tmp).write_text(text))
+    atomic_write_bytes(path, text.encode(), durable=False)
 
 
 def link_or_copy(src: pathlib.Path, dst: pathlib.Path) -> None:

@@ -6,14 +6,13 @@ each an instance with its own unique ``name``, which is the case id used everywh
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import torch
 
-from paritykit.errors import RegistryError
+from paritykit.errors import RegistryError, where
 
 T = TypeVar("T", bound="OpTestCase")
 
@@ -86,21 +85,12 @@ class CaseRef:
         for config in self.cls.get_test_configs():
             if config_name(config) == self.id:
                 return config
-        raise RegistryError(f"case {self.id!r} is no longer produced by {_where(self.cls)}")
+        raise RegistryError(f"case {self.id!r} is no longer produced by {where(self.cls)}")
 
 
 def config_name(config: OpTestCase) -> str:
     """The id of one config: its own ``name`` (falls back to the class's base name)."""
     return config.name or type(config).name
-
-
-def _where(obj: Any) -> str:
-    try:
-        file = inspect.getsourcefile(obj)
-        line = inspect.getsourcelines(obj)[1]
-        return f"{obj.__module__}.{obj.__qualname__} ({file}:{line})"
-    except (OSError, TypeError):
-        return f"{obj.__module__}.{obj.__qualname__}"
 
 
 class CaseRegistry:
@@ -113,14 +103,14 @@ class CaseRegistry:
         """Register ``cls``; a second class with the same base name is an error naming both."""
         base = getattr(cls, "name", "")
         if not isinstance(base, str) or not base:
-            raise RegistryError(f"{_where(cls)} needs a class attribute `name` (the base name)")
+            raise RegistryError(f"{where(cls)} needs a class attribute `name` (the base name)")
         other = self._classes.get(base)
         if other is not None and other is not cls:
-            if _where(other) == _where(cls):  # the same file imported twice
+            if where(other) == where(cls):  # the same file imported twice
                 self._classes[base] = cls
                 return
             raise RegistryError(
-                f"case name {base!r} is registered twice: by {_where(other)} and by {_where(cls)};"
+                f"case name {base!r} is registered twice: by {where(other)} and by {where(cls)};"
                 " rename one of them"
             )
         self._classes[base] = cls
@@ -142,7 +132,7 @@ class CaseRegistry:
                 cid = config_name(config)
                 if cid in seen:
                     raise RegistryError(
-                        f"case id {cid!r} is produced by {_where(seen[cid])} and by {_where(cls)};"
+                        f"case id {cid!r} is produced by {where(seen[cid])} and by {where(cls)};"
                         " give each config a unique `name`"
                     )
                 seen[cid] = cls

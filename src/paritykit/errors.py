@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
+
+def where(obj: Any) -> str:
+    """``module.Qualname (file:line)`` of a class, for messages that name two definitions."""
+    name = f"{obj.__module__}.{obj.__qualname__}"
+    try:
+        return f"{name} ({inspect.getsourcefile(obj)}:{inspect.getsourcelines(obj)[1]})"
+    except (OSError, TypeError):
+        return name
+
 
 class ParityError(Exception):
     """A user mistake or an environment problem; the message names the offender and the fix."""

@@ -9,24 +9,16 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
-import inspect
 import pathlib
 import pkgutil
 import sys
 from typing import TypeVar
 
 from paritykit.backend import Backend, BackendInfo
-from paritykit.errors import ParityError, RegistryError
+from paritykit.errors import ParityError, RegistryError, where
 
 B = TypeVar("B", bound=type[Backend])
 ENTRY_POINT_GROUP = "paritykit.backends"
-
-
-def _where(cls: type) -> str:
-    try:
-        return f"{cls.__module__}.{cls.__qualname__} ({inspect.getsourcefile(cls)})"
-    except TypeError:
-        return f"{cls.__module__}.{cls.__qualname__}"
 
 
 class BackendRegistry:
@@ -40,12 +32,12 @@ class BackendRegistry:
     def add(self, cls: type[Backend]) -> None:
         """Register ``cls``; a second class with the same name is an error naming both."""
         if not cls.name:
-            raise RegistryError(f"{_where(cls)} needs a class attribute `name`")
+            raise RegistryError(f"{where(cls)} needs a class attribute `name`")
         other = self._classes.get(cls.name)
-        if other is not None and other is not cls and _where(other) != _where(cls):
+        if other is not None and other is not cls and where(other) != where(cls):
             raise RegistryError(
-                f"backend name {cls.name!r} is registered twice: by {_where(other)} and by"
-                f" {_where(cls)}; rename one of them"
+                f"backend name {cls.name!r} is registered twice: by {where(other)} and by"
+                f" {where(cls)}; rename one of them"
             )
         self._classes[cls.name] = cls
         self._instances.pop(cls.name, None)

@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from paritykit.atomic import atomic_write_bytes
 from paritykit.errors import ParityError
-from paritykit.reports._atomic import atomic_write_bytes
 from paritykit.result import Result, summarize
 
 # Written first in each result object, in this order, so that the file reads well; every

@@ -7,7 +7,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from paritykit.reports._atomic import atomic_write_bytes
+from paritykit.atomic import atomic_write_bytes
 from paritykit.result import Result, Status
 
 FAILURE_STATUSES = frozenset({Status.MISMATCH, Status.XPASS})
