@@ -7,12 +7,14 @@ import json
 import pathlib
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 
-from paritykit.backend import Backend, Capabilities, Prepared
+from paritykit.backend import Backend, Prepared
 from paritykit.program import Program
 from paritykit.registry import register_backend
 
+BF16 = np.dtype(ml_dtypes.bfloat16)
 MODEL = "model.onnx"
 SIGNATURE = "inputs.json"
 
@@ -36,11 +38,56 @@ class OnnxRuntimePrepared(Prepared):
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         """Feed inputs by name (the exporter drops unused inputs) and return every output."""
         wanted = {i.name for i in self.session.get_inputs()}
-        feed: dict[str, Any] = {
-            name: value for name, value in zip(self.input_names, inputs, strict=True)
-            if name in wanted
-        }
-        return [np.asarray(o) for o in self.session.run(None, feed)]
+        feed = {name: value for name, value in zip(self.input_names, inputs, strict=True)
+                if name in wanted}
+        if not any(a.dtype == BF16 for a in feed.values()) and not self._bf16_outputs:
+            return [np.asarray(o) for o in self.session.run(None, feed)]
+        return self._run_bound(feed)
+
+    @property
+    def _bf16_outputs(self) -> bool:
+        return any(o.type == "tensor(bfloat16)" for o in self.session.get_outputs())
+
+    def _run_bound(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        # ORT's NumPy API has no bfloat16: bf16 goes in and out as uint16 bits in OrtValues.
+
+        def bind() -> Any:
+            binding = self.session.io_binding()
+            for name, value in feed.items():
+                binding.bind_ortvalue_input(name, _ortvalue(value))
+            return binding
+
+        binding = bind()
+        for out in self.session.get_outputs():
+            binding.bind_output(out.name, "cpu")
+        self.session.run_with_iobinding(binding)
+        values = binding.get_outputs()
+        if not self._bf16_outputs:
+            return [v.numpy() for v in values]
+        # Output shapes are known only after a run; run again into bf16 buffers of that shape.
+        binding = bind()
+        buffers: list[np.ndarray | None] = []
+        for out, value in zip(self.session.get_outputs(), values, strict=True):
+            if out.type == "tensor(bfloat16)":
+                buffer = np.empty(value.shape(), dtype=np.uint16)
+                binding.bind_ortvalue_output(out.name, _ortvalue(buffer.view(BF16)))
+                buffers.append(buffer)
+            else:
+                binding.bind_output(out.name, "cpu")
+                buffers.append(None)
+        self.session.run_with_iobinding(binding)
+        return [v.numpy() if b is None else b.view(BF16)
+                for v, b in zip(binding.get_outputs(), buffers, strict=True)]
+
+
+def _ortvalue(array: np.ndarray) -> Any:
+    import onnx
+    import onnxruntime as ort
+
+    if array.dtype == BF16:
+        return ort.OrtValue.ortvalue_from_numpy_with_onnx_type(
+            np.ascontiguousarray(array).view(np.uint16), onnx.TensorProto.BFLOAT16)
+    return ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(array))
 
 
 @register_backend
@@ -51,11 +98,7 @@ class OnnxRuntimeBackend(Backend):
     description = "torch.onnx.export(dynamo=True) -> onnxruntime CPUExecutionProvider (.onnx)"
     packages = ("torch", "onnx", "onnxscript", "onnxruntime")
     cacheable = True
-    capabilities = Capabilities(
-        dtypes=Capabilities.all_dtypes_except("bfloat16"),
-        why="the CPU execution provider has no bfloat16 kernels for most ops, e.g. Exp and Add: "
-        "NOT_IMPLEMENTED at session creation",
-    )
+
 
     def is_available(self) -> str | None:
         """Needs onnx, onnxscript (the exporter) and onnxruntime."""

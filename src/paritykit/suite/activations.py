@@ -10,6 +10,7 @@ from paritykit.suite.helpers import (
     BASE,
     BATCH,
     HALF,
+    HALF_CHAIN,
     SEQ,
     SMALL_BATCH,
     Registrar,
@@ -115,5 +116,5 @@ reg.case(
     torch.log_softmax,
     args=(_LOGITS,),
     kwargs={"dim": -1},
-    configs=(BASE, cfg("dim0", _LOGITS, dim=0), *HALF),
+    configs=(BASE, cfg("dim0", _LOGITS, dim=0), *HALF_CHAIN),
 )

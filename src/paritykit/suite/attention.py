@@ -8,7 +8,7 @@ from torch import nn
 
 from paritykit.suite.helpers import (
     BASE,
-    HALF,
+    HALF_CHAIN,
     SEQ,
     SMALL_BATCH,
     Registrar,
@@ -43,7 +43,7 @@ reg.case(
         cfg("cross", normal(2, 4, 8, 16), normal(2, 4, 20, 16), normal(2, 4, 20, 8)),
         cfg("scale", *_QKV, scale=0.5),
         cfg("gqa", normal(2, 8, 16, 16), _K, _V, enable_gqa=True),
-        *HALF,
+        *HALF_CHAIN,
         dynamic(*({0: SMALL_BATCH, 2: SEQ},) * 3),
         dynamic(*({0: SMALL_BATCH, 2: SEQ},) * 3, suffix="causal_dynamic", is_causal=True),
     ),

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import torch
@@ -159,11 +159,32 @@ BASE = Cfg()
 FP16 = Cfg("fp16", dtype=torch.float16)
 BF16 = Cfg("bf16", dtype=torch.bfloat16)
 HALF = (FP16, BF16)
+_CHAIN_REASON = (
+    "several roundings to {} inside one op or pattern: where a backend keeps intermediates"
+    " in float32 (fusion) or rounds them differently, results move by a few ulps"
+)
+#: Half-precision configs for multi-step ops and composite patterns (softmax chains,
+#: attention, MLP/transformer blocks), whose intermediate rounding is implementation-defined.
+HALF_CHAIN = (
+    Cfg("fp16", dtype=torch.float16, rtol=1e-2, atol=1e-3, reason=_CHAIN_REASON.format("fp16")),
+    Cfg("bf16", dtype=torch.bfloat16, rtol=5e-2, atol=1e-2, reason=_CHAIN_REASON.format("bf16")),
+)
 
 
 def cfg(suffix: str, *args: Arg, **kwargs: Any) -> Cfg:
     """A config with its own inputs (if any are given) and keyword arguments."""
     return Cfg(suffix, args=tuple(args) if args else None, kwargs=kwargs)
+
+
+def half(*args: Arg, chain: bool = False, **kwargs: Any) -> tuple[Cfg, Cfg]:
+    """The ``fp16`` and ``bf16`` configs with their own inputs and keyword arguments.
+
+    The inputs are drawn as float32 recipes and cast; ``chain`` uses :data:`HALF_CHAIN`'s
+    tolerances.
+    """
+    inputs = tuple(args) if args else None
+    fp16, bf16 = (replace(c, args=inputs, kwargs=kwargs) for c in (HALF_CHAIN if chain else HALF))
+    return fp16, bf16
 
 
 def dynamic(

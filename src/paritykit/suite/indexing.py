@@ -77,6 +77,11 @@ def _index_add(
     return torch.index_add(x, dim, index, src)
 
 
+def _index(x: torch.Tensor, *index: torch.Tensor, lead: int) -> torch.Tensor:
+    """``x[:, ..., :, *index]`` with ``lead`` full slices before the index tensors."""
+    return x[(slice(None),) * lead + index]
+
+
 reg.case(
     "gather",
     "torch.gather along the last and first dims and on a 3-D tensor.",
@@ -157,14 +162,14 @@ reg.case(
 reg.case(
     "index",
     "Advanced indexing: x[i], x[:, i], x[i, j] and negative indices.",
-    lambda x, *idx, where: x[where(*idx)],
+    _index,
     args=(_X3, ints(0, 4, 6)),
-    kwargs={"where": lambda i: i},
+    kwargs={"lead": 0},
     configs=(
         BASE,
-        cfg("dim1", _X3, ints(0, 8, 2, 3), where=lambda i: (slice(None), i)),
-        cfg("pair", _X3, ints(0, 4, 5), ints(0, 8, 5), where=lambda i, j: (i, j)),
-        cfg("negative", _X3, ints(-8, 0, 5), where=lambda i: (slice(None), i)),
+        cfg("dim1", _X3, ints(0, 8, 2, 3), lead=1),
+        cfg("pair", _X3, ints(0, 4, 5), ints(0, 8, 5), lead=0),
+        cfg("negative", _X3, ints(-8, 0, 5), lead=1),
     ),
 )
 reg.case(

@@ -8,7 +8,7 @@ from torch import nn
 
 from paritykit.suite.helpers import (
     BASE,
-    HALF,
+    HALF_CHAIN,
     SEQ,
     SMALL_BATCH,
     Registrar,
@@ -189,7 +189,7 @@ reg.case(
     "Pre-norm residual GELU MLP.",
     build=MLPBlock,
     args=(_TOKENS,),
-    configs=(BASE, *HALF, _SEQ_DYN),
+    configs=(BASE, *HALF_CHAIN, _SEQ_DYN),
 )
 reg.case(
     "swiglu", "LLaMA-style gated SiLU MLP.", build=SwiGLU, args=(_TOKENS,), configs=(BASE, _SEQ_DYN)
@@ -206,7 +206,7 @@ reg.case(
     "Pre-norm decoder layer: RMSNorm, causal attention with RoPE, SwiGLU MLP.",
     build=TransformerLayer,
     args=(_TOKENS,),
-    configs=(BASE, *HALF, _SEQ_DYN),
+    configs=(BASE, *HALF_CHAIN, _SEQ_DYN),
 )
 reg.case(
     "masked_attention",

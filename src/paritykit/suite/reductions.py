@@ -13,6 +13,7 @@ from paritykit.suite.helpers import (
     cfg,
     distinct,
     dynamic,
+    half,
     ints,
     normal,
     uniform,
@@ -43,20 +44,18 @@ reg.case(
         cfg("int32", ints(-100, 100, *_SHAPE, dtype=torch.int32), dim=1),
         cfg("int64", ints(-(2**40), 2**40, *_SHAPE), dim=-1),
         cfg("bool", bools(*_SHAPE), dim=-1),
-        cfg("fp16", normal(*_SHAPE, dtype=torch.float16), dim=-1),
-        cfg("bf16", normal(*_SHAPE, dtype=torch.bfloat16), dim=-1),
+        *half(dim=-1),
         dynamic({0: BATCH, 1: SEQ}, dim=-1),
     ),
 )
 reg.case(
     "mean",
-    "torch.mean over one, several and all dims; half precision; dynamic.",
+    "torch.mean over one, several and all dims; half precision.",
     torch.mean,
     args=(X,),
     configs=(
         *_DIMS,
-        cfg("fp16", normal(*_SHAPE, dtype=torch.float16), dim=-1),
-        cfg("bf16", normal(*_SHAPE, dtype=torch.bfloat16), dim=-1),
+        *half(dim=-1),
     ),
 )
 _AMINMAX = (*_DIMS[:4], cfg("int32", ints(-100, 100, *_SHAPE, dtype=torch.int32), dim=1))
