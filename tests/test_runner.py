@@ -55,6 +55,9 @@ def test_segfault_is_crash_with_signal_name(crash_run: dict[str, Any]) -> None:
         assert "SIGSEGV" in result["message"]
         assert result["message"].startswith(f"{case} @ fake-segfault:")
         assert "-b fake-segfault" in result["repro"]
+        # The worker's log tail rides along: faulthandler's dump names the crashing function.
+        assert "Segmentation fault" in result["traceback"]
+        assert "prepare" in result["traceback"]
 
 
 def test_abort_is_crash_with_sigabrt(crash_run: dict[str, Any]) -> None:

@@ -9,10 +9,13 @@ a fresh worker takes its place. Backends with ``needs_own_process`` get workers 
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import multiprocessing
 import multiprocessing.connection
+import os
 import pathlib
 import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -35,7 +38,22 @@ from paritykit.worker import (
 OnResult = Callable[[Result], None]
 
 
-def _worker_main(conn: multiprocessing.connection.Connection, config: RunConfig) -> None:
+def _redirect_output(log: str) -> None:
+    # Framework chatter (warnings, native prints) goes to the worker's log, not the console;
+    # the tail of it is attached to a CRASH result.
+    pathlib.Path(log).parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    faulthandler.enable()  # a segfault leaves the Python stack in the log
+
+
+def _worker_main(conn: multiprocessing.connection.Connection, config: RunConfig,
+                 log: str) -> None:
+    _redirect_output(log)
     try:
         init_process(config)
         worker = Worker(config)
@@ -64,9 +82,18 @@ class _Proc:
     process: Any
     conn: multiprocessing.connection.Connection
     group: str
+    log: pathlib.Path
     ready: bool = False
     task: Task | None = None
     started: float = 0.0
+
+
+def _tail(log: pathlib.Path, lines: int = 40) -> str:
+    try:
+        text = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return "\n".join([f"last lines of {log}:", *text[-lines:]])
 
 
 def exit_description(exitcode: int | None) -> str:
@@ -92,14 +119,18 @@ class Pool:
 
     def __post_init__(self) -> None:
         self._ctx = multiprocessing.get_context("spawn")
+        self._spawned = 0
 
     def _spawn(self, group: str) -> _Proc:
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker_main, args=(child, self.config), daemon=True,
-                                    name=f"parity-worker-{group or 'shared'}")
+        self._spawned += 1
+        log = pathlib.Path(self.config.artifact_dir, "logs", f"worker-{self._spawned}.log")
+        log.unlink(missing_ok=True)
+        process = self._ctx.Process(target=_worker_main, args=(child, self.config, str(log)),
+                                    daemon=True, name=f"parity-worker-{group or 'shared'}")
         process.start()
         child.close()
-        proc = _Proc(process, parent, group)
+        proc = _Proc(process, parent, group, log)
         self._procs.append(proc)
         return proc
 
@@ -201,6 +232,7 @@ class Pool:
             result = Result(task.case, task.backend, status, base=task.base,
                             message=f"{task.case} @ {task.backend}: {what}",
                             repro=self.config.repro(task.case, task.backend),
-                            fingerprint=self.config.fingerprint)
+                            fingerprint=self.config.fingerprint,
+                            traceback=_tail(proc.log))
             outdir = backend_dir(pathlib.Path(self.config.artifact_dir), task.case, task.backend)
             emit(record_files(result, outdir))
