@@ -27,7 +27,11 @@ class TorchCompileBackend(Backend):
         """Compile and warm up on the example inputs."""
         import torch
 
+        # reset() also matters for correctness: generated cases share forward code objects, and
+        # past the recompile limit Dynamo would silently run eager instead of compiling.
         torch._dynamo.reset()
+        counters = torch._dynamo.utils.counters
+        counters.clear()
         dynamic = program.dynamic_shapes is not None
         compiled = torch.compile(program.module, backend=self.compiler, dynamic=dynamic,
                                  fullgraph=False)
@@ -36,4 +40,7 @@ class TorchCompileBackend(Backend):
         prepared.run([to_numpy(t) for t in program.example_inputs])
         prepared.stats["compile_s"] = round(time.perf_counter() - start, 4)
         prepared.stats["dynamic"] = dynamic
+        # A graph count of 0 would mean nothing was compiled; breaks mean partial eager fallback.
+        prepared.stats["graphs"] = int(counters["stats"]["unique_graphs"])
+        prepared.stats["graph_breaks"] = int(sum(counters["graph_break"].values()))
         return prepared
