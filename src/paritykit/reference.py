@@ -7,6 +7,7 @@ path switched off, so it is the plain unfused math and repeatable (the fast path
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import time
@@ -21,6 +22,7 @@ from paritykit.backends._torch_common import flatten_outputs
 from paritykit.cases import CaseRef, OpTestCase
 from paritykit.dtypes import dtype_name, to_numpy
 from paritykit.inputs import seeded
+from paritykit.program import Program
 
 
 @dataclass
@@ -40,6 +42,12 @@ class CaseMaterial:
         """The example inputs (the first input set)."""
         return self.input_sets[0]
 
+    @functools.cached_property
+    def program(self) -> Program:
+        """The Program every backend of this case gets (so ``exported()`` runs once)."""
+        return Program(self.ref.id, self.model, self.inputs, self.dynamic_shapes)
+
+    @functools.cached_property
     def key_parts(self) -> dict[str, Any]:
         """What the lowered program depends on, for the artifact cache key."""
         state = hashlib.sha256()

@@ -147,8 +147,8 @@ class Worker:
                                 exc, outdir)
         backend = BACKENDS.get(task.backend)
         result.versions = backend.versions()
-        program = Program(task.case, material.model, material.inputs, material.dynamic_shapes,
-                          dict(self.config.backend_options.get(task.backend, {})))
+        program = material.program
+        program.options = dict(self.config.backend_options.get(task.backend, {}))
         start = time.perf_counter()
         try:
             prepared = self._prepare(backend, program, material, outdir, result)
@@ -179,7 +179,7 @@ class Worker:
         if self.cache is None or not backend.cacheable:
             result.cache = "off"
             return backend.prepare(program, outdir)
-        key = cache_key({**material.key_parts(), "backend": backend.name,
+        key = cache_key({**material.key_parts, "backend": backend.name,
                          "versions": backend.versions(), "options": program.options})
         entry = self.cache.lookup(backend.name, key)
         if entry is not None:
