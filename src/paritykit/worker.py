@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 import shlex
 import shutil
 import time
@@ -255,11 +256,24 @@ def error_message(case: str, backend: str, what: str, exc: BaseException) -> str
     """``case @ backend: what — Type: first line`` (the comparator's grammar for errors)."""
     if isinstance(exc, ExportError) and exc.__cause__ is not None:
         exc = exc.__cause__
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else ""
+    text = f"{case} @ {backend}: {what} — {_headline(exc)}"
+    root = exc
+    while root.__cause__ is not None:
+        root = root.__cause__
+    if root is not exc:  # wrappers (e.g. the ONNX exporter's) put the real reason at the root
+        text += f" (cause: {_headline(root)})"
+    return text
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _headline(exc: BaseException) -> str:
+    lines = _ANSI.sub("", str(exc)).strip().splitlines()
+    first = lines[0] if lines else ""
     if len(first) > 300:
         first = first[:297] + "..."
-    return f"{case} @ {backend}: {what} — {type(exc).__name__}: {first}"
+    return f"{type(exc).__name__}: {first}"
 
 
 def run_one(config: RunConfig, task: Task) -> dict[str, Any]:
