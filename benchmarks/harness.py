@@ -28,7 +28,7 @@ import time
 from paritykit.cases import CASES
 from paritykit.plan import build_plan, filter_keyword
 from paritykit.registry import BACKENDS
-from paritykit.result import Result
+from paritykit.result import Result, summarize
 from paritykit.runner import Pool
 from paritykit.session import default_threads
 from paritykit.worker import RunConfig, load_sources
@@ -78,6 +78,8 @@ def cache_and_jobs(keyword: str | None, backends: list[str], tmp: pathlib.Path) 
     j2, _ = run(RunConfig(artifact_dir=str(tmp / "j2"), cache_dir=str(cache),
                           threads=default_threads(2)), 2, keyword, backends)
     print(f"op suite, {len(results)} results on {', '.join(backends)}:")
+    for backend, counts in summarize(results)["by_backend"].items():
+        print(f"  {backend:14} " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     print(f"  cold cache -j 1 {cold:8.1f} s")
     print(f"  warm cache -j 1 {warm:8.1f} s   cold/warm {cold / warm:.2f}x")
     print(f"  warm cache -j 2 {j2:8.1f} s   -j1/-j2   {warm / j2:.2f}x")
