@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--json", metavar="FILE", help="write a JSON report")
     p_run.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
     p_run.add_argument("--resume", action="store_true",
-                       help="keep results already in DIR/results.jsonl and run only the rest")
+                       help="keep results already in DIR/results.jsonl (from a run with the same "
+                            "seed, tolerances, options and -p files) and run only the rest")
     p_run.add_argument("--cache-dir", metavar="DIR",
                        help="compiled-artifact cache (default $PARITYKIT_CACHE_DIR or the user "
                             "cache dir)")
