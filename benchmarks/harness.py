@@ -30,7 +30,6 @@ from paritykit.plan import build_plan, filter_keyword
 from paritykit.registry import BACKENDS
 from paritykit.result import Result, summarize
 from paritykit.runner import Pool
-from paritykit.session import default_threads
 from paritykit.worker import RunConfig, load_sources
 
 
@@ -47,8 +46,7 @@ def run(
 
 def overhead(keyword: str | None, tmp: pathlib.Path) -> None:
     """Harness cost per (case, backend) on the no-op ``torch`` backend."""
-    config = RunConfig(artifact_dir=str(tmp / "overhead"), cache_dir=None,
-                       threads=default_threads(1))
+    config = RunConfig(artifact_dir=str(tmp / "overhead"), cache_dir=None)
     refs = filter_keyword(CASES.expand(), keyword)
     tasks = build_plan(refs, ["torch"], config.seed).tasks
     stamps: list[float] = []
@@ -71,12 +69,13 @@ def overhead(keyword: str | None, tmp: pathlib.Path) -> None:
 
 def cache_and_jobs(keyword: str | None, backends: list[str], tmp: pathlib.Path) -> None:
     cache = tmp / "cache"
-    cold, results = run(RunConfig(artifact_dir=str(tmp / "cold"), cache_dir=str(cache),
-                                  threads=default_threads(1)), 1, keyword, backends)
-    warm, _ = run(RunConfig(artifact_dir=str(tmp / "warm"), cache_dir=str(cache),
-                            threads=default_threads(1)), 1, keyword, backends)
-    j2, _ = run(RunConfig(artifact_dir=str(tmp / "j2"), cache_dir=str(cache),
-                          threads=default_threads(2)), 2, keyword, backends)
+    def timed(name: str, jobs: int) -> tuple[float, list[Result]]:
+        config = RunConfig(artifact_dir=str(tmp / name), cache_dir=str(cache))
+        return run(config, jobs, keyword, backends)
+
+    cold, results = timed("cold", 1)
+    warm, _ = timed("warm", 1)
+    j2, _ = timed("j2", 2)
     print(f"op suite, {len(results)} results on {', '.join(backends)}:")
     for backend, counts in summarize(results)["by_backend"].items():
         print(f"  {backend:14} " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))

@@ -22,7 +22,7 @@ from paritykit.plan import filter_keyword
 from paritykit.registry import BACKENDS
 from paritykit.reports import ConsoleReporter, write_json, write_junit
 from paritykit.result import Result, summarize
-from paritykit.session import RESULTS_FILE, SessionOptions, default_threads, execute, prepare_plan
+from paritykit.session import RESULTS_FILE, SessionOptions, execute, prepare_plan
 from paritykit.tolerance import ToleranceRules
 from paritykit.worker import RunConfig, load_sources
 
@@ -67,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "available backend")
     p_run.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
                        help="worker processes (default 1)")
+    p_run.add_argument("--threads", type=int, default=1, metavar="N",
+                       help="threads per worker for torch and ONNX Runtime (default 1); fixed "
+                            "rather than cores/-j so results and compile caches do not depend "
+                            "on -j")
     p_run.add_argument("-v", "--verbose", action="store_true", help="one line per result")
     p_run.add_argument("--list", action="store_true", help="print the selected cases and exit")
     p_run.add_argument("--seed", type=int, default=0, help="run seed for inputs and weights")
@@ -156,8 +160,8 @@ def _backend_options(specs: Sequence[str]) -> dict[str, dict[str, str]]:
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     """``parity run``."""
-    if args.jobs < 1:
-        raise ParityError("-j/--jobs must be at least 1")
+    if args.jobs < 1 or args.threads < 1:
+        raise ParityError("-j/--jobs and --threads must be at least 1")
     _load(args.plugin)
     refs = _selected(args)
     if args.list:
@@ -171,7 +175,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         seed=args.seed, artifact_dir=args.artifact_dir, cache_dir=cache_dir,
         force_recompile=args.force_recompile, plugins=tuple(args.plugin),
         tolerances=tolerances, tolerances_path=args.tolerances,
-        threads=default_threads(args.jobs), backend_options=_backend_options(args.backend_option),
+        threads=args.threads, backend_options=_backend_options(args.backend_option),
     )
     options = SessionOptions(jobs=args.jobs, timeout=args.timeout, resume=args.resume,
                              clean_after=args.clean_after)

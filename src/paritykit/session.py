@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pathlib
 import shutil
 from collections.abc import Callable
@@ -27,11 +26,6 @@ class SessionOptions:
     timeout: float = 600.0
     resume: bool = False
     clean_after: bool = False
-
-
-def default_threads(jobs: int) -> int:
-    """Cores per worker so that ``-j N`` does not oversubscribe the machine."""
-    return max(1, (os.cpu_count() or 1) // max(1, jobs))
 
 
 def prepare_plan(refs: list[CaseRef], backends: list[str], config: RunConfig,

@@ -43,7 +43,9 @@ class RunConfig:
     suites: tuple[str, ...] = ("paritykit.suite",)
     tolerances: ToleranceRules = field(default_factory=ToleranceRules)
     tolerances_path: str | None = None
-    threads: int = 0
+    #: Threads per worker (torch, ONNX Runtime). One by default: parallel reductions may sum
+    #: in another order with more threads, and inductor's cache key includes the count.
+    threads: int = 1
     backend_options: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
@@ -75,8 +77,7 @@ class Task:
 
 def init_process(config: RunConfig) -> None:
     """Set up a worker: thread budget, torch's compile caches, suites and plugins."""
-    if config.threads:
-        os.environ.setdefault("OMP_NUM_THREADS", str(config.threads))
+    os.environ["OMP_NUM_THREADS"] = str(config.threads)
     if config.cache_dir:
         os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(pathlib.Path(config.cache_dir,
                                                                           "inductor")))
@@ -85,8 +86,7 @@ def init_process(config: RunConfig) -> None:
         os.environ["TORCHINDUCTOR_FORCE_DISABLE_CACHES"] = "1"
     import torch
 
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    torch.set_num_threads(config.threads)
     load_sources(config)
 
 
