@@ -27,7 +27,7 @@ class FxInterpreterPrepared(pk.Prepared):
         self.stats["nodes"] = len(graph_module.graph.nodes)
 
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
-        tensors = [torch.from_numpy(np.ascontiguousarray(a)) for a in inputs]
+        tensors = [torch.from_numpy(np.require(a, requirements="C")) for a in inputs]
         with torch.no_grad():
             out = torch.fx.Interpreter(self.graph_module).run(*tensors)
         leaves = torch.utils._pytree.tree_leaves(out)

@@ -27,7 +27,11 @@ CRASHING_BACKENDS = FAKES / "crashing_backends.py"
 HARNESS_BACKENDS = FAKES / "harness_backends.py"
 USER_CASES = FAKES / "user_cases.py"
 
-BUILTIN_BACKENDS = ("torch", "torch-export", "aot-eager", "inductor", "onnxruntime")
+# Derived from the package, like every other list of backends: one module per built-in backend.
+BUILTIN_BACKENDS = tuple(
+    name for name in BACKENDS.names()
+    if type(BACKENDS.get(name)).__module__.startswith("paritykit.backends.")
+)
 
 
 @contextlib.contextmanager

@@ -30,7 +30,7 @@ def _backend_param(name: str) -> object:
 
 
 BACKEND_PARAMS = [_backend_param(b) for b in
-                  ("torch", "torch-export", "aot-eager", "onnxruntime", "inductor")]
+                  ("torch", "torch-export", "aot-eager", "onnxruntime", "openvino", "inductor")]
 
 
 @pytest.fixture(scope="module", autouse=True)

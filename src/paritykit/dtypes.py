@@ -74,7 +74,7 @@ def to_numpy(tensor: torch.Tensor) -> np.ndarray:
 
 def to_torch(array: np.ndarray) -> torch.Tensor:
     """Turn a NumPy array (bf16 via ml_dtypes) into a CPU tensor of the matching dtype."""
-    a = np.ascontiguousarray(array)
+    a = np.require(array, requirements="C")
     if a.dtype == np.dtype(ml_dtypes.bfloat16):
         return torch.from_numpy(a.view(np.int16).copy()).view(torch.bfloat16)
     return torch.from_numpy(a.copy())

@@ -256,21 +256,25 @@ def error_message(case: str, backend: str, what: str, exc: BaseException) -> str
     """``case @ backend: what — Type: first line`` (the comparator's grammar for errors)."""
     if isinstance(exc, ExportError) and exc.__cause__ is not None:
         exc = exc.__cause__
-    text = f"{case} @ {backend}: {what} — {_headline(exc)}"
     root = exc
     while root.__cause__ is not None:
         root = root.__cause__
-    if root is not exc:  # wrappers (e.g. the ONNX exporter's) put the real reason at the root
-        text += f" (cause: {_headline(root)})"
-    return text
+    if root is exc:
+        return f"{case} @ {backend}: {what} — {_headline(exc)}"
+    # Wrappers (e.g. the ONNX exporter's ConversionError) put the real reason at the root.
+    return f"{case} @ {backend}: {what} — {_headline(root)} (via {type(exc).__name__})"
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _headline(exc: BaseException) -> str:
-    lines = _ANSI.sub("", str(exc)).strip().splitlines()
+    lines = [x.strip() for x in _ANSI.sub("", str(exc)).strip().splitlines() if x.strip()]
+    # Native errors often open with where they were raised ("Check ... failed at x.cpp:151:");
+    # the reason follows, so such lead-in lines are dropped and the rest joined.
     first = lines[0] if lines else ""
+    if first.endswith(":"):
+        first = " | ".join([x for x in lines if not x.endswith(":")][:3]) or first
     if len(first) > 300:
         first = first[:297] + "..."
     return f"{type(exc).__name__}: {first}"

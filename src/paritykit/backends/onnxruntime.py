@@ -86,8 +86,8 @@ def _ortvalue(array: np.ndarray) -> Any:
 
     if array.dtype == BF16:
         return ort.OrtValue.ortvalue_from_numpy_with_onnx_type(
-            np.ascontiguousarray(array).view(np.uint16), onnx.TensorProto.BFLOAT16)
-    return ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(array))
+            np.require(array, requirements="C").view(np.uint16), onnx.TensorProto.BFLOAT16)
+    return ort.OrtValue.ortvalue_from_numpy(np.require(array, requirements="C"))
 
 
 @register_backend
