@@ -17,7 +17,7 @@ import pathlib
 import signal
 import sys
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -152,9 +152,11 @@ class Pool:
 
     def run(self, tasks: Iterable[Task], on_result: OnResult) -> list[Result]:
         """Run ``tasks``; ``on_result`` sees each Result as soon as it exists."""
+        tasks = list(tasks)  # read twice below; a generator would be empty the second time
         groups = {t.backend: (t.backend if BACKENDS.get(t.backend).needs_own_process else "")
                   for t in tasks}
         pending: deque[Task] = deque(tasks)
+        need = Counter(groups[t.backend] for t in tasks)  # pending tasks per worker group
         results: list[Result] = []
 
         def emit(result: Result) -> None:
@@ -163,28 +165,27 @@ class Pool:
 
         try:
             while pending or any(p.task for p in self._procs):
-                self._dispatch(pending, groups)
+                self._dispatch(pending, groups, need)
                 self._wait(emit)
         finally:
             self.close()
         return results
 
-    def _dispatch(self, pending: deque[Task], groups: dict[str, str]) -> None:
+    def _dispatch(self, pending: deque[Task], groups: dict[str, str], need: Counter[str]) -> None:
         for proc in self._procs:
-            if proc.ready and proc.task is None:
-                task = next((t for t in pending if groups[t.backend] == proc.group), None)
-                if task is not None:
-                    pending.remove(task)
-                    proc.task, proc.started = task, time.monotonic()
-                    proc.conn.send(task)
-        need: dict[str, int] = {}
-        for t in pending:
-            need[groups[t.backend]] = need.get(groups[t.backend], 0) + 1
+            if proc.ready and proc.task is None and need[proc.group]:
+                task = next(t for t in pending if groups[t.backend] == proc.group)
+                pending.remove(task)
+                need[proc.group] -= 1
+                proc.task, proc.started = task, time.monotonic()
+                proc.conn.send(task)
         for group, count in need.items():
+            if not count:
+                continue
             free = sum(p.group == group and p.task is None for p in self._procs)
             while free < count:
                 if len(self._procs) >= self.jobs:
-                    idle = [p for p in self._procs if p.task is None and p.group not in need]
+                    idle = [p for p in self._procs if p.task is None and not need[p.group]]
                     if not idle:
                         break
                     self._kill(idle[0])

@@ -18,7 +18,6 @@ from __future__ import annotations
 import fnmatch
 import json
 import pathlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -242,5 +241,3 @@ def _merge(layers: list[tuple[str, float | None, float | None, str]]) -> Toleran
     reason = "; ".join(dict.fromkeys(x for x in (atol_from[1], rtol_from[1]) if x))
     return Tolerance(atol, rtol, source, reason)
 
-
-ToleranceFor = Callable[[str], Tolerance]

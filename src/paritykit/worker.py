@@ -13,7 +13,6 @@ import shutil
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -279,7 +278,3 @@ def _headline(exc: BaseException) -> str:
         first = first[:297] + "..."
     return f"{type(exc).__name__}: {first}"
 
-
-def run_one(config: RunConfig, task: Task) -> dict[str, Any]:
-    """Run a task in a fresh Worker (for callers that do not keep one)."""
-    return Worker(config).run(task).to_dict()
