@@ -18,6 +18,7 @@ Example::
 from paritykit.backend import Backend, Capabilities, CaseInfo, Prepared
 from paritykit.cases import OpTestCase, register_test
 from paritykit.compare import Comparison, compare_outputs, message
+from paritykit.devices import detect_devices
 from paritykit.errors import ExportError, LowerError, ParityError, RegistryError
 from paritykit.inputs import rand, randbool, randint, randn, randperm, seeded
 from paritykit.program import Program
@@ -47,6 +48,7 @@ __all__ = [
     "__version__",
     "compare_outputs",
     "default_tolerance",
+    "detect_devices",
     "message",
     "rand",
     "randbool",

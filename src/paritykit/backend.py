@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from paritykit.errors import LowerError
 from paritykit.program import Program
 
 
@@ -58,6 +59,8 @@ class Prepared:
     """
 
     artifact: pathlib.Path | None = None
+    #: Where it runs: "cpu", "cuda" or "metal" (recorded in the result's ``device`` field).
+    device: str = "cpu"
     stats: dict[str, Any]
 
     def __init__(self) -> None:
@@ -132,6 +135,31 @@ class Backend:
             reason += f" ({caps.why})"
         return reason
 
+    def devices(self) -> list[str]:
+        """The device kinds this backend can use on this machine (its capabilities ∩ torch's).
+
+        Backends whose framework finds devices itself (JAX, MLX) override this.
+        """
+        from paritykit.devices import detect_devices
+
+        present = detect_devices()
+        return [d for d in self.capabilities.devices if d in present]
+
+    def pick_device(self, program: Program) -> str:
+        """``--backend-option NAME.device=KIND`` if given, else the first GPU kind available.
+
+        Raises:
+            LowerError: the requested kind is not usable here (the message lists what is).
+        """
+        usable = self.devices()
+        wanted = program.options.get("device")
+        if wanted is None:
+            return next((d for d in usable if d != "cpu"), "cpu")
+        if wanted not in usable:
+            raise LowerError(f"{self.name}.device={wanted!r} is not usable here; "
+                             f"this backend can use: {', '.join(usable)}")
+        return wanted
+
     def prepare(self, program: Program, workdir: pathlib.Path) -> Prepared:
         """Export / lower / compile ``program``; write the artifact under ``workdir``."""
         raise NotImplementedError
@@ -151,3 +179,5 @@ class BackendInfo:
     description: str
     origin: str
     versions: dict[str, str] = field(default_factory=dict)
+    #: Device kinds usable here (empty when unavailable).
+    devices: list[str] = field(default_factory=list)

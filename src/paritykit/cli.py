@@ -10,6 +10,7 @@ import os
 import pathlib
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -18,11 +19,14 @@ from rich.table import Table
 
 from paritykit.cases import CASES, CaseRef, select
 from paritykit.errors import ParityError
+from paritykit.expectations import BUILTIN_DIR, ExpectationSet
+from paritykit.expectations import update as update_expectations
 from paritykit.plan import filter_keyword
 from paritykit.registry import BACKENDS
 from paritykit.reports import ConsoleReporter, write_json, write_junit
 from paritykit.result import Result, summarize
 from paritykit.session import RESULTS_FILE, SessionOptions, execute, prepare_plan
+from paritykit.store import read_results
 from paritykit.tolerance import ToleranceRules
 from paritykit.worker import RunConfig, load_sources
 
@@ -95,7 +99,32 @@ def build_parser() -> argparse.ArgumentParser:
                        help="ignore cached artifacts (and torch's compile caches); rewrite them")
     p_run.add_argument("--backend-option", action="append", default=[],
                        metavar="BACKEND.KEY=VALUE", help="an option passed to one backend")
+    _add_expectation_dirs(p_run)
+    p_run.add_argument("--no-expectations", action="store_true",
+                       help="ignore every expectations file: report each result as it came")
+
+    p_exp = sub.add_parser("expectations", help="check or rewrite expectations files")
+    exp_sub = p_exp.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p_check = exp_sub.add_parser("check", help="validate every file; warn about stale entries")
+    _add_source_options(p_check)
+    _add_expectation_dirs(p_check)
+    p_update = exp_sub.add_parser(
+        "update", help="rewrite BACKEND's file from the last results (reasons of entries "
+                       "that remain are kept)")
+    _add_source_options(p_update)
+    p_update.add_argument("-b", "--backend", required=True, action="append", metavar="NAME",
+                          help="backend whose file to rewrite (repeatable)")
+    p_update.add_argument("--artifact-dir", default="parity-out", metavar="DIR",
+                          help="the run whose DIR/results.jsonl to read (default parity-out)")
+    p_update.add_argument("--expectations", metavar="DIR",
+                          help="write DIR/BACKEND.toml instead of the built-in file")
     return parser
+
+
+def _add_expectation_dirs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--expectations", action="append", default=[], metavar="DIR",
+                        help="a directory of BACKEND.toml expectations files; each replaces the "
+                             "built-in file of its backend (repeatable)")
 
 
 def _load(plugins: Sequence[str]) -> RunConfig:
@@ -126,11 +155,12 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
 def cmd_backends(args: argparse.Namespace, console: Console) -> int:
     """``parity backends``."""
     _load(args.plugin)
-    table = Table("backend", "available", "route / reason", "versions", "origin")
+    table = Table("backend", "available", "devices", "route / reason", "versions", "origin")
     for name in BACKENDS.names():
         info = BACKENDS.info(name)
         versions = " ".join(f"{k} {v}" for k, v in info.versions.items())
         table.add_row(name, "[green]yes[/]" if info.available else "[red]no[/]",
+                      ",".join(info.devices),
                       escape(info.description if info.available else info.reason),
                       escape(versions), escape(info.origin))
     console.print(table)
@@ -177,8 +207,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         tolerances=tolerances, tolerances_path=args.tolerances,
         threads=args.threads, backend_options=_backend_options(args.backend_option),
     )
+    expectations = ExpectationSet() if args.no_expectations else _expectations(args.expectations)
     options = SessionOptions(jobs=args.jobs, timeout=args.timeout, resume=args.resume,
-                             clean_after=args.clean_after)
+                             clean_after=args.clean_after, expectations=expectations)
     plan, previous = prepare_plan(refs, backends, config, options)
     reporter = ConsoleReporter(console, verbose=args.verbose)
     reporter.start(len(plan.tasks) + len(plan.decided), backends, args.jobs)
@@ -210,13 +241,53 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     return EXIT_FAILED if summarize(everything)["failed"] else EXIT_OK
 
 
+def _expectations(directories: Sequence[str]) -> ExpectationSet:
+    """Load the files and warn on stderr about entries that match no registered case."""
+    expectations = ExpectationSet.load(directories)
+    err = Console(stderr=True, highlight=False)
+    for line in expectations.warnings((r.id for r in CASES.expand()), BACKENDS.names()):
+        err.print(f"[yellow]warning:[/] {escape(line)}")
+    return expectations
+
+
+def cmd_expectations(args: argparse.Namespace, console: Console) -> int:
+    """``parity expectations check|update``."""
+    _load(args.plugin)
+    if args.action == "check":
+        loaded = _expectations(args.expectations)
+        for _, exp in sorted(loaded.files.items()):
+            kinds = Counter(e.kind for e in exp.entries)
+            console.print(f"{escape(exp.path)}: {kinds['xfail']} xfail, {kinds['skip']} skip")
+        return EXIT_OK
+    results_path = pathlib.Path(args.artifact_dir, RESULTS_FILE)
+    if not results_path.exists():
+        raise ParityError(f"{results_path}: no such file; run `parity run -b "
+                          f"{args.backend[0]} --artifact-dir {args.artifact_dir}` first")
+    results = read_results(results_path)
+    for name in args.backend:
+        BACKENDS.get(name)
+        if not any(r.backend == name for r in results):
+            raise ParityError(f"{results_path}: has no results for backend {name!r}")
+        directory = pathlib.Path(args.expectations) if args.expectations else BUILTIN_DIR
+        change = update_expectations(name, results, directory / f"{name}.toml",
+                                     source=str(results_path))
+        console.print(f"{escape(str(change.path))}: kept {change.kept}, added "
+                      f"{len(change.added)}, removed {len(change.removed)}")
+        for pattern in change.removed:
+            console.print(f"  - {escape(pattern)} (passes now)")
+        for case in change.added:
+            console.print(f"  + {escape(case)}")
+    return EXIT_OK
+
+
 def _default_cache() -> pathlib.Path:
     from paritykit.cache import default_cache_dir
 
     return default_cache_dir()
 
 
-COMMANDS = {"list": cmd_list, "backends": cmd_backends, "run": cmd_run}
+COMMANDS = {"list": cmd_list, "backends": cmd_backends, "run": cmd_run,
+            "expectations": cmd_expectations}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from paritykit.cases import CaseRef
+from paritykit.expectations import ExpectationSet
 from paritykit.keyword import compile_keyword
 from paritykit.reference import case_info
 from paritykit.registry import BACKENDS
@@ -35,6 +36,7 @@ def build_plan(
     backends: list[str],
     seed: int,
     done: Iterable[tuple[str, str]] = (),
+    expectations: ExpectationSet | None = None,
 ) -> Plan:
     """Cases × backends, case-major so one worker builds each case's reference once."""
     plan = Plan(backends=list(backends))
@@ -48,6 +50,11 @@ def build_plan(
             if unavailable[name]:
                 plan.decided.append(Result(ref.id, name, Status.SKIPPED, base=ref.base,
                                            message=f"{name} is not available: {unavailable[name]}"))
+                continue
+            skip_reason = expectations.skip_reason(ref.id, name) if expectations else None
+            if skip_reason:
+                plan.decided.append(Result(ref.id, name, Status.SKIPPED, base=ref.base,
+                                           message=f"{ref.id} @ {name}: skipped: {skip_reason}"))
                 continue
             if info is None:
                 info = case_info(ref, seed)

@@ -100,6 +100,7 @@ class BackendRegistry:
             description=cls.description or (doc[0] if doc else ""),
             origin=origin,
             versions=backend.versions(),
+            devices=backend.devices() if reason is None else [],
         )
 
     def available(self) -> list[str]:

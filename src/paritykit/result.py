@@ -69,6 +69,10 @@ class Result:
     #: RunConfig.fingerprint of the run that made it (seed, tolerances, options, plugins).
     fingerprint: str = ""
     versions: dict[str, str] = field(default_factory=dict)
+    #: What really happened; ``status`` differs from it only when an expectations entry applied.
+    raw_status: str = ""
+    #: The reason of the expectations entry that turned this result into XFAIL / XPASS.
+    expectation: str = ""
 
     @property
     def key(self) -> tuple[str, str]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pathlib
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from paritykit.artifacts import backend_dir, case_dir
 from paritykit.cases import CaseRef
+from paritykit.expectations import ExpectationSet
 from paritykit.plan import Plan, build_plan
 from paritykit.result import Result, Status
 from paritykit.runner import Pool
@@ -26,6 +27,8 @@ class SessionOptions:
     timeout: float = 600.0
     resume: bool = False
     clean_after: bool = False
+    #: Known failures and skips; the default has no entries (every result as it came).
+    expectations: ExpectationSet = field(default_factory=ExpectationSet)
 
 
 def prepare_plan(refs: list[CaseRef], backends: list[str], config: RunConfig,
@@ -34,9 +37,12 @@ def prepare_plan(refs: list[CaseRef], backends: list[str], config: RunConfig,
     previous: list[Result] = []
     if options.resume:
         wanted = {(r.id, b) for r in refs for b in backends}
-        previous = [r for r in read_results(pathlib.Path(config.artifact_dir, RESULTS_FILE))
+        previous = [options.expectations.apply(r)
+                    for r in read_results(pathlib.Path(config.artifact_dir, RESULTS_FILE))
                     if r.key in wanted and r.fingerprint == config.fingerprint]
-    return build_plan(refs, backends, config.seed, done=[r.key for r in previous]), previous
+    plan = build_plan(refs, backends, config.seed, done=[r.key for r in previous],
+                      expectations=options.expectations)
+    return plan, previous
 
 
 def execute(plan: Plan, config: RunConfig, options: SessionOptions,
@@ -46,6 +52,7 @@ def execute(plan: Plan, config: RunConfig, options: SessionOptions,
     results: list[Result] = []
 
     def record(result: Result) -> None:
+        result = options.expectations.apply(result)
         store.append(result)
         results.append(result)
         on_result(result)

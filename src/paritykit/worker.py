@@ -158,6 +158,7 @@ class Worker:
             return self._finish(result, Status.LOWER_ERROR, "lowering failed", exc, outdir)
         result.prepare_s = time.perf_counter() - start
         result.stats = dict(prepared.stats)
+        result.device = prepared.device
         if prepared.artifact is not None:
             result.artifact = str(prepared.artifact)
         actual: list[list[np.ndarray]] = []

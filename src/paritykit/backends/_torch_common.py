@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -18,15 +19,33 @@ def flatten_outputs(value: Any) -> list[torch.Tensor]:
     return [x if isinstance(x, torch.Tensor) else torch.tensor(x) for x in leaves]
 
 
-class TorchPrepared(Prepared):
-    """Runs a torch callable under ``no_grad`` on NumPy inputs."""
+def on_device(module: torch.nn.Module, device: str) -> torch.nn.Module:
+    """``module`` itself on the CPU; a copy moved to ``device`` otherwise.
 
-    def __init__(self, fn: Callable[..., Any]) -> None:
+    The copy matters: the case's module is shared with the other backends of the worker.
+    """
+    if device == "cpu":
+        return module
+    return copy.deepcopy(module).to(torch_device(device))
+
+
+def torch_device(kind: str) -> str:
+    """torch's name for a paritykit device kind."""
+    return {"metal": "mps"}.get(kind, kind)
+
+
+class TorchPrepared(Prepared):
+    """Runs a torch callable under ``no_grad`` on NumPy inputs, on ``device``."""
+
+    def __init__(self, fn: Callable[..., Any], device: str = "cpu") -> None:
         super().__init__()
         self.fn = fn
+        self.device = device
 
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
-        """Convert inputs to tensors, call, flatten and convert the outputs back."""
+        """Convert inputs to tensors on the device, call, bring the outputs back as NumPy."""
+        target = torch_device(self.device)
         with torch.no_grad():
-            out = self.fn(*(to_torch(a) for a in inputs))
-        return [to_numpy(t) for t in flatten_outputs(out)]
+            out = self.fn(*(to_torch(a).to(target) for a in inputs))
+        # .cpu() waits for the device, so outputs are complete before they are compared.
+        return [to_numpy(t.cpu()) for t in flatten_outputs(out)]

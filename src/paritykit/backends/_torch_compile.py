@@ -6,8 +6,8 @@ import pathlib
 import time
 from typing import ClassVar
 
-from paritykit.backend import Backend, Prepared
-from paritykit.backends._torch_common import TorchPrepared
+from paritykit.backend import Backend, Capabilities, Prepared
+from paritykit.backends._torch_common import TorchPrepared, on_device
 from paritykit.dtypes import to_numpy
 from paritykit.program import Program
 
@@ -22,6 +22,7 @@ class TorchCompileBackend(Backend):
     """
 
     compiler: ClassVar[str] = ""
+    capabilities = Capabilities(devices=("cpu", "cuda"))
 
     def prepare(self, program: Program, workdir: pathlib.Path) -> Prepared:
         """Compile and warm up on the example inputs."""
@@ -33,9 +34,10 @@ class TorchCompileBackend(Backend):
         counters = torch._dynamo.utils.counters
         counters.clear()
         dynamic = program.dynamic_shapes is not None
-        compiled = torch.compile(program.module, backend=self.compiler, dynamic=dynamic,
-                                 fullgraph=False)
-        prepared = TorchPrepared(compiled)
+        device = self.pick_device(program)
+        compiled = torch.compile(on_device(program.module, device), backend=self.compiler,
+                                 dynamic=dynamic, fullgraph=False)
+        prepared = TorchPrepared(compiled, device)
         start = time.perf_counter()
         prepared.run([to_numpy(t) for t in program.example_inputs])
         prepared.stats["compile_s"] = round(time.perf_counter() - start, 4)

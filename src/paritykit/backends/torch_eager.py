@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pathlib
 
-from paritykit.backend import Backend, Prepared
-from paritykit.backends._torch_common import TorchPrepared
+from paritykit.backend import Backend, Capabilities, Prepared
+from paritykit.backends._torch_common import TorchPrepared, on_device
 from paritykit.program import Program
 from paritykit.registry import register_backend
 
@@ -16,8 +16,11 @@ class TorchEagerBackend(Backend):
 
     name = "torch"
     rank = 0
-    description = "PyTorch eager on CPU (the reference, rerun as a determinism check)"
+    description = ("PyTorch eager (the reference, rerun: a determinism check on the CPU, "
+                   "device parity on a GPU)")
+    capabilities = Capabilities(devices=("cpu", "cuda", "metal"))
 
     def prepare(self, program: Program, workdir: pathlib.Path) -> Prepared:
-        """Nothing to lower: the module runs as it is."""
-        return TorchPrepared(program.module)
+        """Nothing to lower: the module runs as it is, on the GPU when there is one."""
+        device = self.pick_device(program)
+        return TorchPrepared(on_device(program.module, device), device)

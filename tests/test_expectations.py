@@ -1,0 +1,192 @@
+"""Expectations files: XFAIL, strict XPASS, skip, stale-id warnings, validation and update."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from conftest import HARNESS_BACKENDS, read_report
+from paritykit.cases import CASES
+from paritykit.cli import main
+from paritykit.errors import ParityError
+from paritykit.expectations import BUILTIN_DIR, Expectations, ExpectationSet, update
+from paritykit.plan import build_plan
+from paritykit.registry import BACKENDS
+from paritykit.result import Result, Status
+
+
+@pytest.fixture(autouse=True)
+def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """rich wraps at $COLUMNS when output is not a terminal; keep messages on one line."""
+    monkeypatch.setenv("COLUMNS", "1000")
+
+
+def _set(backend: str, data: dict[str, Any]) -> ExpectationSet:
+    return ExpectationSet({backend: Expectations.from_data(data, backend, f"{backend}.toml")})
+
+
+def _result(case: str, status: Status, backend: str = "b", message: str = "") -> Result:
+    return Result(case, backend, status, message=message or f"{case} @ {backend}: {status}")
+
+
+# -- applying ------------------------------------------------------------------------------
+
+def test_failure_listed_as_xfail_is_xfail_and_keeps_what_happened() -> None:
+    exp = _set("b", {"xfail": {"conv*": "LOWER_ERROR: no kernel"}})
+    out = exp.apply(_result("conv2d", Status.LOWER_ERROR))
+    assert out.status is Status.XFAIL and not out.status.failed
+    assert out.raw_status == "LOWER_ERROR"
+    assert out.expectation == "LOWER_ERROR: no kernel"
+
+
+def test_pass_listed_as_xfail_is_strict_xpass_naming_entry_and_file() -> None:
+    exp = _set("b", {"xfail": {"conv*": "flaky kernel"}})
+    out = exp.apply(_result("conv2d", Status.PASS))
+    assert out.status is Status.XPASS and out.status.failed
+    assert "'conv*'" in out.message and "b.toml" in out.message
+    assert "parity expectations update -b b" in out.message
+
+
+def test_non_strict_entry_lets_a_pass_pass() -> None:
+    exp = _set("b", {"xfail": {"conv2d": {"reason": "bf16 on AMX only", "strict": False}}})
+    assert exp.apply(_result("conv2d", Status.PASS)).status is Status.PASS
+    assert exp.apply(_result("conv2d", Status.MISMATCH)).status is Status.XFAIL
+
+
+def test_unlisted_results_other_backends_and_unsupported_are_untouched() -> None:
+    exp = _set("b", {"xfail": {"conv2d": "x"}})
+    assert exp.apply(_result("relu", Status.MISMATCH)).status is Status.MISMATCH
+    assert exp.apply(_result("conv2d", Status.MISMATCH, "other")).status is Status.MISMATCH
+    assert exp.apply(_result("conv2d", Status.UNSUPPORTED)).status is Status.UNSUPPORTED
+
+
+def test_apply_is_idempotent_and_reapplies_from_the_raw_status() -> None:
+    """A resumed result is re-judged against today's file, not yesterday's verdict."""
+    xfailed = _set("b", {"xfail": {"conv2d": "x"}}).apply(_result("conv2d", Status.MISMATCH))
+    assert _set("b", {"xfail": {"conv2d": "x"}}).apply(xfailed).status is Status.XFAIL
+    assert ExpectationSet().apply(xfailed).status is Status.MISMATCH
+
+
+def test_exact_id_beats_glob_and_skip_beats_xfail() -> None:
+    exp = Expectations.from_data(
+        {"xfail": {"conv*": "glob", "conv2d": "exact"}, "skip": {"conv3d": "slow"}}, "b", "b.toml")
+    assert exp.match("conv2d").reason == "exact"  # type: ignore[union-attr]
+    assert exp.match("conv1d").reason == "glob"  # type: ignore[union-attr]
+    assert exp.match("conv3d").kind == "skip"  # type: ignore[union-attr]
+
+
+def test_skip_entries_are_decided_by_the_planner_without_running() -> None:
+    refs = [r for r in CASES.expand() if r.id in ("relu", "tanh")]
+    plan = build_plan(refs, ["torch"], 0, expectations=_set("torch", {"skip": {"relu": "slow"}}))
+    assert [t.case for t in plan.tasks] == ["tanh"]
+    [decided] = plan.decided
+    assert decided.status is Status.SKIPPED and "slow" in decided.message
+
+
+# -- validation and warnings ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "where"), [
+    ('[xfail]\nrelu = ""\n', "xfail.relu"),
+    ('[xfail]\nrelu = { strict = false }\n', "xfail.relu"),
+    ('[xfail]\nrelu = 3\n', "xfail.relu"),
+    ('[skip]\nrelu = "  "\n', "skip.relu"),
+    ('[xpass]\nrelu = "x"\n', "xpass"),
+    ('backend = "other"\n', "other"),
+    ('[xfail\n', "not valid TOML"),
+])
+def test_bad_files_name_the_file_and_the_key(tmp_path: pathlib.Path, text: str,
+                                             where: str) -> None:
+    path = tmp_path / "torch.toml"
+    path.write_text(text)
+    with pytest.raises(ParityError) as err:
+        ExpectationSet.load([tmp_path], builtin=False)
+    assert str(path) in str(err.value) and where in str(err.value)
+
+
+def test_stale_patterns_and_unknown_backends_are_warned() -> None:
+    exp = ExpectationSet({
+        "torch": Expectations.from_data({"xfail": {"relu": "x", "nosuch_*": "y"}}, "torch", "t"),
+        "ghost": Expectations.from_data({"xfail": {"relu": "x"}}, "ghost", "g"),
+    })
+    lines = exp.warnings(["relu", "tanh"], ["torch"])
+    assert any("'nosuch_*' matches no case" in x and x.startswith("t:") for x in lines)
+    assert any("no backend named 'ghost'" in x for x in lines)
+    assert not any("'relu'" in x for x in lines)
+
+
+def test_shipped_files_are_valid_and_name_only_registered_cases_and_backends() -> None:
+    shipped = ExpectationSet.load()
+    assert set(shipped.files) <= set(BACKENDS.names())
+    assert shipped.warnings((r.id for r in CASES.expand()), BACKENDS.names()) == []
+    for exp in shipped.files.values():
+        assert all(e.reason.strip() for e in exp.entries)
+    assert all(p.suffix == ".toml" for p in BUILTIN_DIR.iterdir())
+
+
+# -- update ----------------------------------------------------------------------------------
+
+def test_update_keeps_reasons_narrows_globs_drops_passes_and_adds_new(
+        tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "b.toml"
+    path.write_text('[xfail]\n"conv*" = "old conv reason"\nrelu = "fixed now"\n'
+                    'notrun = "kept: not in the results"\n'
+                    'soft = { reason = "non-strict", strict = false }\n[skip]\nbig = "slow"\n')
+    results = [
+        _result("conv1d", Status.XFAIL), _result("conv2d", Status.PASS),
+        _result("relu", Status.PASS), _result("soft", Status.MISMATCH),
+        _result("tanh", Status.RUN_ERROR, message="tanh @ b: run failed — ValueError: bad"),
+    ]
+    results[0].raw_status = "MISMATCH"
+    change = update("b", results, path)
+    new = Expectations.load(path)
+    reasons = {e.pattern: (e.kind, e.reason, e.strict) for e in new.entries}
+    assert reasons == {
+        "conv1d": ("xfail", "old conv reason", True),  # glob narrowed: conv2d passes now
+        "notrun": ("xfail", "kept: not in the results", True),
+        "soft": ("xfail", "non-strict", False),
+        "tanh": ("xfail", "RUN_ERROR: run failed — ValueError: bad", True),
+        "big": ("skip", "slow", True),
+    }
+    assert change.removed == ["relu"] and sorted(change.added) == ["conv1d", "tanh"]
+    # Applying the rewritten file to the same results leaves nothing failing.
+    applied = [ExpectationSet({"b": new}).apply(r) for r in results]
+    assert not any(r.status.failed for r in applied)
+
+
+# -- end to end through the CLI --------------------------------------------------------------
+
+def test_run_is_green_with_xfail_and_red_with_xpass_then_update_fixes_it(
+        tmp_path: pathlib.Path, registries: Callable[[], Any],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    exp_dir, out = tmp_path / "exp", tmp_path / "out"
+    exp_dir.mkdir()
+    (exp_dir / "fake-offset.toml").write_text(
+        '[xfail]\nrelu = "adds 1.0"\nabs = "adds 1.0"\n"gone_*" = "stale"\n')
+    (exp_dir / "torch.toml").write_text('[xfail]\nrelu = "pretend"\n')
+    argv = ["run", "relu", "abs", "-b", "fake-offset,torch", "-p", str(HARNESS_BACKENDS),
+            "--artifact-dir", str(out), "--no-cache", "--json", str(tmp_path / "r.json"),
+            "--expectations", str(exp_dir)]
+    with registries():
+        code = main(argv)
+        err = capsys.readouterr().err
+        statuses = {(r["case"], r["backend"]): r["status"]
+                    for r in read_report(tmp_path / "r.json")["results"]}
+        assert statuses == {("relu", "fake-offset"): "XFAIL", ("abs", "fake-offset"): "XFAIL",
+                            ("relu", "torch"): "XPASS", ("abs", "torch"): "PASS"}
+        assert code == 1
+        assert "'gone_*' matches no case" in err
+        assert main(["expectations", "update", "-b", "torch", "--artifact-dir", str(out),
+                     "--expectations", str(exp_dir), "-p", str(HARNESS_BACKENDS)]) == 0
+        assert "relu (passes now)" in capsys.readouterr().out
+        assert main([*argv, "--no-cache"]) == 0
+        assert main([*argv, "--no-expectations"]) == 1
+
+
+def test_update_without_results_is_a_usage_error(tmp_path: pathlib.Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["expectations", "update", "-b", "torch", "--artifact-dir",
+                 str(tmp_path)]) == 2
+    assert "results.jsonl: no such file" in capsys.readouterr().err
