@@ -216,3 +216,28 @@ def test_concurrent_commits_of_one_key_agree_on_one_whole_entry(tmp_path: pathli
     assert sorted(p.name for p in entry.iterdir()) == [COMPLETE, "artifact.bin"]
     assert list((tmp_path / "staging").iterdir()) == []
 
+
+
+def test_key_follows_the_backend_source_and_the_host_cpu(tmp_path: pathlib.Path) -> None:
+    """Editing a backend's code must not reuse artifacts its old code wrote."""
+    import importlib.util
+    import sys
+
+    from paritykit.cache import backend_source_hash, host_id
+
+    def load(text: str, name: str) -> type:
+        path = tmp_path / f"{name}.py"
+        path.write_text(text)
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module.Thing  # type: ignore[no-any-return]
+
+    first = load("class Thing:\n    x = 1\n", "paritykit_srchash_a")
+    same = load("class Thing:\n    x = 1\n", "paritykit_srchash_b")
+    edited = load("class Thing:\n    x = 2\n", "paritykit_srchash_c")
+    assert backend_source_hash(first) == backend_source_hash(same)
+    assert backend_source_hash(first) != backend_source_hash(edited)
+    assert host_id().split()[1] in {"x86_64", "aarch64", "arm64", "AMD64"}

@@ -6,10 +6,13 @@ staging directory and renamed into place under a file lock, so readers never see
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
 import os
 import pathlib
+import platform
 import shutil
 import tempfile
 from typing import Any
@@ -34,6 +37,38 @@ def cache_key(parts: dict[str, Any]) -> str:
     """
     blob = json.dumps(parts, sort_keys=True, default=repr).encode()
     return hashlib.sha256(blob).hexdigest()[:32]
+
+
+@functools.cache
+def host_id() -> str:
+    """The machine's architecture and CPU model: compilers that target the host CPU
+    (IREE with ``target-cpu=host``, Inductor) must not share artifacts across CPUs."""
+    model = ""
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        model = platform.processor()
+    return f"{platform.system()} {platform.machine()} {model}".strip()
+
+
+@functools.cache
+def backend_source_hash(cls: type) -> str:
+    """A hash of the code that lowers for ``cls``: a backend fix must not reuse old artifacts.
+
+    For a built-in backend that is every module of ``paritykit.backends`` (they share private
+    helpers); for any other, the file that defines the class.
+    """
+    digest = hashlib.sha256()
+    source = pathlib.Path(inspect.getsourcefile(cls) or "")
+    package = pathlib.Path(__file__).parent / "backends"
+    files = sorted(package.rglob("*.py")) if source.is_relative_to(package) else [source]
+    for path in files:
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 class ArtifactCache:

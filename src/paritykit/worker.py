@@ -18,7 +18,7 @@ import numpy as np
 
 from paritykit.artifacts import backend_dir, case_dir, link_or_copy, save_arrays, write_json
 from paritykit.backend import Backend, Prepared
-from paritykit.cache import ArtifactCache, cache_key
+from paritykit.cache import ArtifactCache, backend_source_hash, cache_key, host_id
 from paritykit.cases import CASES, CaseRef
 from paritykit.compare import Comparison, compare_outputs, message
 from paritykit.dtypes import to_numpy
@@ -171,6 +171,7 @@ class Worker:
                 actual.append(out)
         except Exception as exc:
             return self._finish(result, Status.RUN_ERROR, "run failed", exc, outdir)
+        result.stats = dict(prepared.stats)  # again: backends may count things while running
         save_arrays(outdir / "actual.safetensors", actual, "output", atomic=False)
         self._compare(result, material, actual)
         return self._finish(result, result.status, "", None, outdir)
@@ -181,7 +182,8 @@ class Worker:
             result.cache = "off"
             return backend.prepare(program, outdir)
         key = cache_key({**material.key_parts, "backend": backend.name,
-                         "versions": backend.versions(), "options": program.options})
+                         "versions": backend.versions(), "options": program.options,
+                         "source": backend_source_hash(type(backend)), "host": host_id()})
         entry = self.cache.lookup(backend.name, key)
         if entry is not None:
             result.cache = "hit"
