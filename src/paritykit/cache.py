@@ -54,15 +54,19 @@ def host_id() -> str:
     return f"{platform.system()} {platform.machine()} {model}".strip()
 
 
-@functools.cache
 def backend_source_hash(cls: type) -> str:
     """A hash of the code that lowers for ``cls``: a backend fix must not reuse old artifacts.
 
     For a built-in backend that is every module of ``paritykit.backends`` (they share private
     helpers); for any other, the file that defines the class.
     """
+    return _source_hash(inspect.getsourcefile(cls) or "")
+
+
+@functools.cache
+def _source_hash(source_file: str) -> str:
     digest = hashlib.sha256()
-    source = pathlib.Path(inspect.getsourcefile(cls) or "")
+    source = pathlib.Path(source_file)
     package = pathlib.Path(__file__).parent / "backends"
     files = sorted(package.rglob("*.py")) if source.is_relative_to(package) else [source]
     for path in files:
