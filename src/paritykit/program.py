@@ -42,8 +42,17 @@ class Program:
             return exc
 
     def exported(self) -> torch.export.ExportedProgram:
-        """The ``torch.export`` program of the module (computed once, then shared)."""
+        """The ``torch.export`` program of the module (computed once, then shared).
+
+        A program with dynamic shapes is exported afresh on every call after the first
+        succeeded: lowerings re-run fake kernels on it, and those add guards to the export's
+        ShapeEnv (ExecuTorch's conv narrows ``Dim(max=16)`` to 15), which would leak into every
+        backend that lowers the case later in the same worker.
+        """
         result = self._export
         if isinstance(result, BaseException):
             raise ExportError(f"torch.export failed: {type(result).__name__}: {result}") from result
-        return result
+        if self.dynamic_shapes is None:
+            return result
+        return torch.export.export(self.module, self.example_inputs,
+                                   dynamic_shapes=self.dynamic_shapes, strict=False)
