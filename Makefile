@@ -19,13 +19,13 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 # The main job: the built-in suite on every available backend, the parity matrix on the console,
-# reports under $(OUT)/. Exit status 1 means the run completed and found failures (they are in
-# the matrix and the reports): the job itself succeeded. Anything else (2: usage error,
-# 130: interrupted) fails it.
+# reports under $(OUT)/. Known backend gaps are listed with their errors in the expectations
+# files (src/paritykit/builtin_expectations/), so the job fails only on an unexpected result:
+# a new failure, or an expected failure that now passes (XPASS).
 run: install
 	$(BIN)/parity backends
 	$(BIN)/parity run -j $(JOBS) --artifact-dir $(OUT) --json $(OUT)/report.json \
-		--junit $(OUT)/junit.xml; rc=$$?; [ $$rc -le 1 ]
+		--junit $(OUT)/junit.xml
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -40,3 +40,13 @@ def test_third_party_backend_example_runs(tmp_path: pathlib.Path,
     assert code == 0, out
     assert "UNSUPPORTED" in out  # bf16, as its capabilities declare
     assert "FAIL" not in out and "MISMATCH" not in out
+
+
+def test_every_builtin_backend_has_a_docs_page() -> None:
+    """Each page title names the backends it covers: "# `openvino` and `openvino-default`"."""
+    from paritykit.registry import BACKENDS
+
+    titles = {p.name: p.read_text().splitlines()[0] for p in (ROOT / "docs/backends").glob("*.md")}
+    for name in BACKENDS.names():
+        if BACKENDS.info(name).origin == "built-in":
+            assert any(f"`{name}`" in t for t in titles.values()), f"no docs/backends page: {name}"
