@@ -115,8 +115,10 @@ def test_backends_lists_builtins_as_available(capsys: pytest.CaptureFixture[str]
     for name in BUILTIN_BACKENDS:
         expected = "yes" if BACKENDS.info(name).available else "no"
         assert rows[name][1] == expected, rows[name]
-        assert rows[name][4] == "built-in"
-        assert "torch" in rows[name][3]  # versions
+        assert rows[name][5] == "built-in"
+        assert "torch" in rows[name][4]  # versions
+        if expected == "yes":
+            assert "cpu" in rows[name][2].split(",")  # devices
     for name in ("torch", "torch-export", "aot-eager", "inductor"):
         assert rows[name][1] == "yes"
 
@@ -125,9 +127,9 @@ def test_backends_with_plugin_shows_its_origin(capsys: pytest.CaptureFixture[str
     assert main(["backends", "-p", str(USER_CASES)]) == 0
     rows = _backend_rows(capsys.readouterr().out)
     assert rows["user-numpy"][1] == "yes"
-    assert rows["user-numpy"][2].startswith("torch.export graph evaluated")
-    assert rows["user-numpy"][4].startswith("paritykit_plugin_")
-    assert "numpy" in rows["user-numpy"][3]
+    assert rows["user-numpy"][3].startswith("torch.export graph evaluated")
+    assert rows["user-numpy"][5].startswith("paritykit_plugin_")
+    assert "numpy" in rows["user-numpy"][4]
 
 
 # -- selection ------------------------------------------------------------------------------
