@@ -8,6 +8,7 @@ from paritykit.suite.helpers import (
     BASE,
     BATCH,
     SEQ,
+    Cfg,
     Registrar,
     bools,
     cfg,
@@ -40,7 +41,11 @@ reg.case(
     torch.sum,
     args=(X,),
     configs=(
-        *_DIMS,
+        *_DIMS[:-1],
+        # One float32 total of 1024 values: any summation order other than torch's lands about
+        # 2e-5 away after cancellation (float32 rounding, not a bug), over the 1e-5 default.
+        Cfg("all", args=(X,), atol=1e-4,
+            reason="float32 sum of 1024 values: the summation order moves the total by ~2e-5"),
         cfg("int32", ints(-100, 100, *_SHAPE, dtype=torch.int32), dim=1),
         cfg("int64", ints(-(2**40), 2**40, *_SHAPE), dim=-1),
         cfg("bool", bools(*_SHAPE), dim=-1),
