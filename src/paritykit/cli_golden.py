@@ -1,0 +1,113 @@
+"""``parity golden generate|compare``: store a backend's outputs here, check another there.
+
+Wired into ``parity`` by :mod:`paritykit.cli`::
+
+    p_golden = cli_golden.add_parser(sub)       # in build_parser
+    COMMANDS["golden"] = cli_golden.run
+
+The helpers of :mod:`paritykit.cli` are imported inside the functions, because ``cli`` imports
+this module while it is itself being imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from paritykit.errors import ParityError
+from paritykit.result import Result, summarize
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``golden`` with its ``generate`` and ``compare`` actions to ``parity``'s subparsers."""
+    from paritykit.cli import _add_selection, _add_source_options
+
+    p_golden = subparsers.add_parser(
+        "golden", help="store a backend's outputs as golden values, or compare with them")
+    actions = p_golden.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    p_gen = actions.add_parser(
+        "generate", help="run cases on a backend; store inputs, outputs and a manifest in DIR")
+    _add_source_options(p_gen)
+    _add_selection(p_gen)
+    p_gen.add_argument("-b", "--backend", required=True, metavar="NAME",
+                       help="the backend whose outputs become the golden values")
+    p_gen.add_argument("--out", required=True, metavar="DIR",
+                       help="golden directory to write (manifest.json and one folder per case)")
+    p_gen.add_argument("--seed", type=int, default=0, help="run seed for inputs and weights")
+    _add_common(p_gen)
+
+    p_cmp = actions.add_parser(
+        "compare", help="run a backend here on a golden directory's inputs; compare outputs")
+    _add_source_options(p_cmp)
+    p_cmp.add_argument("-b", "--backend", required=True, metavar="NAME",
+                       help="the backend to check against the golden values")
+    p_cmp.add_argument("--golden", required=True, metavar="DIR",
+                       help="a directory written by `parity golden generate`")
+    p_cmp.add_argument("--tolerances", metavar="FILE", help="tolerance rules (JSON)")
+    _add_common(p_cmp)
+    return p_golden
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend-option", action="append", default=[],
+                        metavar="BACKEND.KEY=VALUE", help="an option passed to the backend")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="one line per result (failures are always printed)")
+    parser.add_argument("--expectations", action="append", default=[], metavar="DIR",
+                        help="a directory of BACKEND.toml expectations files; each replaces the "
+                             "built-in file of its backend (repeatable)")
+    parser.add_argument("--no-expectations", action="store_true",
+                        help="ignore every expectations file: report each result as it came")
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    """``parity golden generate|compare``; exit 1 when any case failed or differed."""
+    from paritykit import golden
+    from paritykit.cli import _backend_options, _expectations, _load, _selected
+    from paritykit.expectations import ExpectationSet
+    from paritykit.registry import BACKENDS
+    from paritykit.tolerance import ToleranceRules
+
+    _load(args.plugin)
+    info = BACKENDS.info(args.backend)  # unknown names are a usage error listing the known ones
+    if not info.available:
+        raise ParityError(f"backend {args.backend} is not available: {info.reason}")
+    options = _backend_options(args.backend_option).get(args.backend, {})
+    known = ExpectationSet() if args.no_expectations else _expectations(args.expectations)
+    start = time.perf_counter()
+    if args.action == "generate":
+        refs = _selected(args)
+        if not refs:
+            raise ParityError("no case matches the selection (see `parity list`)")
+        results = golden.generate(args.backend, refs, args.out, seed=args.seed, options=options,
+                                   expectations=known)
+        stored = sum(r.artifact_dir is not None for r in results)
+        tail = f"stored {stored} case(s) in {args.out}"
+    else:
+        rules = ToleranceRules.load(args.tolerances) if args.tolerances else ToleranceRules()
+        results = golden.compare(args.backend, args.golden, rules, options=options,
+                                 expectations=known)
+        manifest = golden.load_manifest(args.golden)
+        tail = f"against {manifest.origin}, seed {manifest.seed}"
+    _print(console, results, args.verbose)
+    from paritykit.reports import summary_line
+
+    console.print(f"{summary_line(results, time.perf_counter() - start)}; {escape(tail)}")
+    return EXIT_FAILED if summarize(results)["failed"] else EXIT_OK
+
+
+def _print(console: Console, results: list[Result], verbose: bool) -> None:
+    from paritykit.reports.console import result_line
+
+    for result in results:
+        if verbose or result.status.failed:
+            console.print(result_line(result))
+        if result.message and (result.status.failed or verbose):
+            console.print(f"    {escape(result.message)}", highlight=False)
