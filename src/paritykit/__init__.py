@@ -15,6 +15,7 @@ Example::
             return (pk.randn(4, 8),)
 """
 
+from paritykit.autodiff import check_grads
 from paritykit.backend import Backend, Capabilities, CaseInfo, Prepared
 from paritykit.cases import OpTestCase, register_test
 from paritykit.compare import Comparison, compare_outputs, message
@@ -46,6 +47,7 @@ __all__ = [
     "Tolerance",
     "ToleranceRules",
     "__version__",
+    "check_grads",
     "compare_outputs",
     "default_tolerance",
     "detect_devices",

@@ -1,4 +1,4 @@
-"""The ``parity`` command line: ``list``, ``backends``, ``run``.
+"""The ``parity`` command line: list, backends, run, expectations, golden, autodiff.
 
 Exit codes: 0 nothing failed, 1 something failed, 2 usage error, 130 interrupted.
 """
@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from paritykit import cli_autodiff, cli_golden
 from paritykit.cases import CASES, CaseRef, select
 from paritykit.errors import ParityError
 from paritykit.expectations import BUILTIN_DIR, ExpectationSet
@@ -118,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="the run whose DIR/results.jsonl to read (default parity-out)")
     p_update.add_argument("--expectations", metavar="DIR",
                           help="write DIR/BACKEND.toml instead of the built-in file")
+    cli_golden.add_parser(sub)
+    cli_autodiff.add_parser(sub)
     return parser
 
 
@@ -287,7 +290,8 @@ def _default_cache() -> pathlib.Path:
 
 
 COMMANDS = {"list": cmd_list, "backends": cmd_backends, "run": cmd_run,
-            "expectations": cmd_expectations}
+            "expectations": cmd_expectations, "golden": cli_golden.run,
+            "autodiff": cli_autodiff.run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
