@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime
 import fnmatch
 import pathlib
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -195,8 +196,12 @@ def short_reason(result: Result) -> str:
     """``STATUS: root cause`` from a failed result, for a new xfail entry."""
     raw = result.raw_status or result.status.value
     text = result.message.split(": ", 1)[1] if ": " in result.message else result.message
-    text = " ".join(text.split())
+    # Machine-specific paths (cache staging dirs, temp files) would make the file differ per run.
+    text = _PATH.sub(lambda m: m.group(2), " ".join(text.split()))
     return f"{raw}: {text[:240]}" if text else raw
+
+
+_PATH = re.compile(r"(?<![\w.])(/[^\s/'\":]+)+/([^\s/'\":]+)")
 
 
 @dataclass
