@@ -108,6 +108,8 @@ class Backend:
     rank: ClassVar[int] = 100
     #: True when ``load`` can rebuild a Prepared from a workdir written by ``prepare``.
     cacheable: ClassVar[bool] = False
+    #: True when :meth:`gradients` is implemented (``parity run --grad``).
+    supports_grad: ClassVar[bool] = False
 
     def is_available(self) -> str | None:
         """None when usable here, otherwise why not and how to install what is missing."""
@@ -163,6 +165,11 @@ class Backend:
     def prepare(self, program: Program, workdir: pathlib.Path) -> Prepared:
         """Export / lower / compile ``program``; write the artifact under ``workdir``."""
         raise NotImplementedError
+
+    def gradients(self, program: Program, run_seed: int) -> list[tuple[str, np.ndarray]]:
+        """Gradients of ``sum(output * cotangent)`` w.r.t. float inputs and parameters, through
+        this backend's training path (see :mod:`paritykit.gradients`); only if supports_grad."""
+        raise NotImplementedError(f"backend {self.name!r} has no training path")
 
     def load(self, program: Program, workdir: pathlib.Path) -> Prepared:
         """Rebuild a Prepared from a cached ``workdir`` (only when :attr:`cacheable`)."""

@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="ignore cached artifacts (and torch's compile caches); rewrite them")
     p_run.add_argument("--backend-option", action="append", default=[],
                        metavar="BACKEND.KEY=VALUE", help="an option passed to one backend")
+    p_run.add_argument("--grad", action="store_true",
+                       help="also compare gradients of sum(output * random cotangent) w.r.t. "
+                            "inputs and parameters with eager autograd (aot-eager, inductor)")
     _add_expectation_dirs(p_run)
     p_run.add_argument("--no-expectations", action="store_true",
                        help="ignore every expectations file: report each result as it came")
@@ -209,6 +212,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         force_recompile=args.force_recompile, plugins=tuple(args.plugin),
         tolerances=tolerances, tolerances_path=args.tolerances,
         threads=args.threads, backend_options=_backend_options(args.backend_option),
+        grad=args.grad,
     )
     expectations = ExpectationSet() if args.no_expectations else _expectations(args.expectations)
     options = SessionOptions(jobs=args.jobs, timeout=args.timeout, resume=args.resume,

@@ -12,6 +12,7 @@ import shlex
 import shutil
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +24,7 @@ from paritykit.cases import CASES, CaseRef
 from paritykit.compare import Comparison, compare_outputs, message
 from paritykit.dtypes import to_numpy
 from paritykit.errors import ExportError
+from paritykit.gradients import NotDifferentiable, torch_gradients
 from paritykit.program import Program
 from paritykit.reference import CaseMaterial, build_case
 from paritykit.registry import BACKENDS, load_plugin
@@ -46,12 +48,15 @@ class RunConfig:
     #: in another order with more threads, and inductor's cache key includes the count.
     threads: int = 1
     backend_options: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Also compare gradients with eager autograd, on backends that support it (``--grad``).
+    grad: bool = False
 
     @property
     def fingerprint(self) -> str:
         """What makes results of two runs comparable (``--resume`` keeps only matching ones)."""
         return cache_key({"seed": self.seed, "tolerances": repr(self.tolerances),
-                          "options": self.backend_options, "plugins": self.plugins})
+                          "options": self.backend_options, "plugins": self.plugins,
+                          **({"grad": True} if self.grad else {})})
 
     def repro(self, case: str, backend: str) -> str:
         """One command that reruns just this pair."""
@@ -62,6 +67,8 @@ class RunConfig:
             args += ["--tolerances", self.tolerances_path]
         for b, opts in self.backend_options.items():
             args += [a for k, v in opts.items() for a in ("--backend-option", f"{b}.{k}={v}")]
+        if self.grad:
+            args.append("--grad")
         return shlex.join([*args, "-v"])
 
 
@@ -174,7 +181,36 @@ class Worker:
         result.stats = dict(prepared.stats)  # again: backends may count things while running
         save_arrays(outdir / "actual.safetensors", actual, "output", atomic=False)
         self._compare(result, material, actual)
+        if self.config.grad and result.status is Status.PASS:
+            try:
+                self._compare_gradients(result, backend, material)
+            except Exception as exc:
+                return self._finish(result, Status.RUN_ERROR, "gradients failed", exc, outdir)
         return self._finish(result, result.status, "", None, outdir)
+
+    def _compare_gradients(self, result: Result, backend: Backend,
+                           material: CaseMaterial) -> None:
+        """Forward parity held; now the backward pass (``--grad``)."""
+        if not backend.supports_grad:
+            result.stats["grad"] = f"not checked: {backend.name} has no training path"
+            return
+        try:
+            expected = torch_gradients(material.model, material.model, material.inputs,
+                                       self.config.seed, result.case)
+        except NotDifferentiable as exc:
+            result.stats["grad"] = f"not checked: {exc}"
+            return
+        got = backend.gradients(material.program, self.config.seed)
+        names = [name for name, _ in expected]
+        comparison = compare_outputs([g for _, g in got], [g for _, g in expected],
+                                     self._tolerances(result, material))
+        result.stats["grad"] = f"{len(names)} gradients: {', '.join(names)}"
+        result.stats["grad_max_abs_error"] = comparison.max_abs_error
+        if not comparison.ok:
+            result.status = Status.MISMATCH
+            text = message(result.case, result.backend, comparison)
+            where = names[comparison.output] if comparison.output is not None else "gradients"
+            result.message = text.replace(": ", f": gradient w.r.t. {where}: ", 1)
 
     def _prepare(self, backend: Backend, program: Program, material: CaseMaterial,
                  outdir: pathlib.Path, result: Result) -> Prepared:
@@ -205,8 +241,9 @@ class Worker:
             prepared.artifact = local
         return prepared
 
-    def _compare(self, result: Result, material: CaseMaterial,
-                 actual: list[list[np.ndarray]]) -> None:
+    def _tolerances(self, result: Result,
+                    material: CaseMaterial) -> Callable[[str], Tolerance]:
+        """dtype -> the tolerance for this (case, backend), from every layer of rules."""
         case_tol = CaseTolerance(material.config.atol, material.config.rtol,
                                  material.config.tolerance_reason)
 
@@ -214,6 +251,11 @@ class Worker:
             return self.config.tolerances.resolve(result.backend, result.case, result.base,
                                                   dtype, case_tol)
 
+        return tolerance_for
+
+    def _compare(self, result: Result, material: CaseMaterial,
+                 actual: list[list[np.ndarray]]) -> None:
+        tolerance_for = self._tolerances(result, material)
         worst: Comparison | None = None
         for k, (got, expected) in enumerate(zip(actual, material.expected, strict=True)):
             comparison = compare_outputs(got, expected, tolerance_for)

@@ -107,3 +107,25 @@ class FakeCacheableLowerErrorBackend(pk.Backend):
     def prepare(self, program: pk.Program, workdir: pathlib.Path) -> pk.Prepared:
         (workdir / "half-written.bin").write_bytes(b"\0" * 16)
         raise pk.LowerError("fake lowering failure after writing into the workdir")
+
+
+@pk.register_backend
+class FakeBadGradBackend(pk.Backend):
+    """Fake backend for testing ``--grad``: a correct forward, but its "training path" scales
+    the gradient of the first parameter by 1.5 (a wrong backward rule)."""
+
+    name = "fake-bad-grad"
+    supports_grad = True
+
+    def prepare(self, program: pk.Program, workdir: pathlib.Path) -> pk.Prepared:
+        return _EagerPrepared(program.module)
+
+    def gradients(self, program: pk.Program, run_seed: int) -> list[tuple[str, np.ndarray]]:
+        from paritykit.gradients import torch_gradients
+
+        grads = torch_gradients(program.module, program.module, program.example_inputs,
+                                run_seed, program.name)
+        first = next(i for i, (name, _) in enumerate(grads) if not name.startswith("input"))
+        name, value = grads[first]
+        grads[first] = (name, value * value.dtype.type(1.5))
+        return grads

@@ -6,6 +6,8 @@ import pathlib
 import time
 from typing import ClassVar
 
+import numpy as np
+
 from paritykit.backend import Backend, Capabilities, Prepared
 from paritykit.backends._torch_common import TorchPrepared, on_device
 from paritykit.dtypes import to_numpy
@@ -23,6 +25,21 @@ class TorchCompileBackend(Backend):
 
     compiler: ClassVar[str] = ""
     capabilities = Capabilities(devices=("cpu", "cuda"))
+
+    supports_grad = True
+
+    def gradients(self, program: Program, run_seed: int) -> list[tuple[str, np.ndarray]]:
+        """Compile again with autograd on: AOTAutograd traces (and Inductor compiles) the
+        backward graph, which is what ``--grad`` checks. CPU only."""
+        import torch
+
+        from paritykit.gradients import torch_gradients
+
+        torch._dynamo.reset()
+        compiled = torch.compile(program.module, backend=self.compiler,
+                                 dynamic=program.dynamic_shapes is not None)
+        return torch_gradients(compiled, program.module, program.example_inputs, run_seed,
+                               program.name)
 
     def prepare(self, program: Program, workdir: pathlib.Path) -> Prepared:
         """Compile and warm up on the example inputs."""

@@ -1,0 +1,60 @@
+"""Gradient parity (``parity run --grad``): backward passes of compiled backends vs eager autograd.
+
+The loss is ``sum(output * cotangent)`` over the case's floating-point outputs, with cotangents
+drawn from the run seed, so its gradient w.r.t. each floating-point input and parameter is one
+vector-Jacobian product. Eager autograd on the case's module is the reference; a backend that
+declares ``supports_grad`` computes the same products through its own training path.
+
+Example::
+
+    grads = torch_gradients(module, module, inputs, run_seed=0, case_id="linear")
+    [name for name, _ in grads]  # ['input 0', 'weight', 'bias']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from paritykit.backends._torch_common import flatten_outputs
+from paritykit.dtypes import to_numpy
+from paritykit.inputs import randn, seeded
+
+
+class NotDifferentiable(Exception):
+    """The case has nothing to differentiate (no float output, input or parameter in the loss)."""
+
+
+def torch_gradients(fn: Callable[..., Any], module: torch.nn.Module,
+                    inputs: Sequence[torch.Tensor], run_seed: int,
+                    case_id: str) -> list[tuple[str, np.ndarray]]:
+    """``d sum(fn(*inputs) * cotangent) / d (float inputs, float parameters of module)``.
+
+    ``fn`` is the module itself for the reference, or a compiled form of it; parameters are
+    those of ``module`` (a compiled module shares them). Unused ones get zero gradients.
+    """
+    leaves: list[tuple[str, torch.Tensor]] = []
+    args = []
+    for i, x in enumerate(inputs):
+        if x.is_floating_point():
+            x = x.detach().clone().requires_grad_(True)
+            leaves.append((f"input {i}", x))
+        args.append(x)
+    leaves += [(name, p) for name, p in module.named_parameters() if p.is_floating_point()]
+    if not leaves:
+        raise NotDifferentiable("no floating-point input or parameter")
+    with torch.enable_grad():
+        outputs = [o for o in flatten_outputs(fn(*args))
+                   if o.is_floating_point() and o.requires_grad]
+        if not outputs:
+            raise NotDifferentiable("no floating-point output depends on an input or parameter")
+        with seeded(run_seed, case_id + "/cotangent"):
+            cotangents = [randn(*o.shape, dtype=o.dtype) for o in outputs]
+        loss = sum(((o * c).sum() for o, c in zip(outputs, cotangents, strict=True)),
+                   torch.zeros(()))
+        grads = torch.autograd.grad(loss, [t for _, t in leaves], allow_unused=True)
+    return [(name, to_numpy(torch.zeros_like(t) if g is None else g.detach()))
+            for (name, t), g in zip(leaves, grads, strict=True)]
