@@ -200,6 +200,9 @@ class Worker:
         except NotDifferentiable as exc:
             result.stats["grad"] = f"not checked: {exc}"
             return
+        except RuntimeError as exc:  # the reference itself: e.g. an op torch has no derivative for
+            result.stats["grad"] = f"not checked: eager autograd fails: {exc}"[:300]
+            return
         got = backend.gradients(material.program, self.config.seed)
         names = [name for name, _ in expected]
         comparison = compare_outputs([g for _, g in got], [g for _, g in expected],
