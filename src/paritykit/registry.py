@@ -15,43 +15,20 @@ import sys
 from typing import TypeVar
 
 from paritykit.backend import Backend, BackendInfo
-from paritykit.errors import ParityError, RegistryError, where
+from paritykit.errors import ParityError, RegistryError
+from paritykit.named_registry import NamedRegistry
 
 B = TypeVar("B", bound=type[Backend])
 ENTRY_POINT_GROUP = "paritykit.backends"
 
 
-class BackendRegistry:
-    """Backend classes by name, in registration order."""
+class BackendRegistry(NamedRegistry[Backend]):
+    """Backend classes by name, listed by rank, then registration order."""
 
-    def __init__(self) -> None:
-        self._classes: dict[str, type[Backend]] = {}
-        self._instances: dict[str, Backend] = {}
-        self._discovered = False
+    kind = "backend"
 
-    def add(self, cls: type[Backend]) -> None:
-        """Register ``cls``; a second class with the same name is an error naming both."""
-        if not cls.name:
-            raise RegistryError(f"{where(cls)} needs a class attribute `name`")
-        other = self._classes.get(cls.name)
-        if other is not None and other is not cls and where(other) != where(cls):
-            raise RegistryError(
-                f"backend name {cls.name!r} is registered twice: by {where(other)} and by"
-                f" {where(cls)}; rename one of them"
-            )
-        self._classes[cls.name] = cls
-        self._instances.pop(cls.name, None)
-
-    def remove(self, name: str) -> None:
-        """Forget a backend (used by tests)."""
-        self._classes.pop(name, None)
-        self._instances.pop(name, None)
-
-    def discover(self) -> None:
-        """Import built-in backend modules and entry points (once per process)."""
-        if self._discovered:
-            return
-        self._discovered = True
+    def _discover(self) -> None:
+        """Import built-in backend modules and entry points."""
         package = importlib.import_module("paritykit.backends")
         for mod in pkgutil.iter_modules(package.__path__):
             if not mod.name.startswith("_"):
@@ -71,17 +48,9 @@ class BackendRegistry:
         order = {name: i for i, name in enumerate(self._classes)}
         return sorted(self._classes, key=lambda n: (self._classes[n].rank, order[n]))
 
-    def get(self, name: str) -> Backend:
-        """The (shared) instance of backend ``name``; unknown names are an error listing all."""
-        self.discover()
-        if name not in self._classes:
-            raise RegistryError(
-                f"unknown backend {name!r}; known backends: {', '.join(self._classes)}"
-                " (`parity backends` shows them; add your own with -p FILE)"
-            )
-        if name not in self._instances:
-            self._instances[name] = self._classes[name]()
-        return self._instances[name]
+    def _unknown(self, name: str) -> str:
+        return (f"unknown backend {name!r}; known backends: {', '.join(self._classes)}"
+                " (`parity backends` shows them; add your own with -p FILE)")
 
     def info(self, name: str) -> BackendInfo:
         """Availability, reason and versions of one backend."""

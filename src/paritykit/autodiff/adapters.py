@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from paritykit.autodiff.vocab import Vocab
-from paritykit.errors import RegistryError, where
+from paritykit.errors import RegistryError
+from paritykit.named_registry import NamedRegistry
 
 Fn = Callable[..., Any]
 Bwd = Callable[[list[Any], list[Any], list[Any]], list[Any]]
@@ -113,57 +114,20 @@ class TransformAdapter:
         raise UnsupportedTransform(f"{self.name} has no eval")
 
 
-class AdapterRegistry:
+class AdapterRegistry(NamedRegistry[TransformAdapter]):
     """Adapter classes by name, in registration order (like the backend registry)."""
 
-    def __init__(self) -> None:
-        self._classes: dict[str, type[TransformAdapter]] = {}
-        self._instances: dict[str, TransformAdapter] = {}
-        self._discovered = False
+    kind = "adapter"
 
-    def add(self, cls: type[TransformAdapter]) -> None:
-        """Register ``cls``; a second class with the same name is an error naming both."""
-        if not cls.name:
-            raise RegistryError(f"{where(cls)} needs a class attribute `name`")
-        other = self._classes.get(cls.name)
-        if other is not None and other is not cls and where(other) != where(cls):
-            raise RegistryError(
-                f"adapter name {cls.name!r} is registered twice: by {where(other)} and by"
-                f" {where(cls)}; rename one of them"
-            )
-        self._classes[cls.name] = cls
-        self._instances.pop(cls.name, None)
-
-    def remove(self, name: str) -> None:
-        """Forget an adapter (used by tests)."""
-        self._classes.pop(name, None)
-        self._instances.pop(name, None)
-
-    def discover(self) -> None:
-        """Import the built-in adapter modules (once per process)."""
-        if self._discovered:
-            return
-        self._discovered = True
+    def _discover(self) -> None:
+        """Import the built-in adapter modules."""
         import importlib
 
         for mod in _BUILTIN_MODULES:
             importlib.import_module(f"paritykit.autodiff.{mod}")
 
-    def names(self) -> list[str]:
-        """Every registered adapter name."""
-        self.discover()
-        return list(self._classes)
-
-    def get(self, name: str) -> TransformAdapter:
-        """The shared instance of adapter ``name``; unknown names are an error listing all."""
-        self.discover()
-        if name not in self._classes:
-            raise RegistryError(
-                f"unknown autodiff framework {name!r}; known: {', '.join(self._classes)}"
-            )
-        if name not in self._instances:
-            self._instances[name] = self._classes[name]()
-        return self._instances[name]
+    def _unknown(self, name: str) -> str:
+        return f"unknown autodiff framework {name!r}; known: {', '.join(self._classes)}"
 
 
 #: The registry the checks and the CLI read.
