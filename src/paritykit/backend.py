@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import pathlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -69,6 +70,17 @@ class Prepared:
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         """Run on NumPy inputs (bf16 as ml_dtypes.bfloat16) and return NumPy outputs."""
         raise NotImplementedError
+
+
+def check_option_keys(backend: str, options: dict[str, str], known: Sequence[str]) -> None:
+    """Reject ``--backend-option`` keys a backend does not have, naming the ones it has.
+
+    >>> check_option_keys("iree", {"flags": ""}, ("flags", "driver"))
+    """
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ValueError(f"unknown {backend} backend option(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(known)}")
 
 
 @functools.cache

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 from unittest import mock
 
+from paritykit.backend import check_option_keys
+
 DRIVERS = ("local-task", "local-sync")
 OPTION_KEYS = ("flags", "driver")
 #: Always passed before the user's flags (a later repetition of a flag wins in iree-compile).
@@ -44,10 +46,7 @@ class IreeOptions:
 
 def parse_options(options: dict[str, str]) -> IreeOptions:
     """Validate the backend options; unknown keys and drivers are errors naming what is allowed."""
-    unknown = sorted(set(options) - set(OPTION_KEYS))
-    if unknown:
-        raise ValueError(f"unknown iree backend option(s) {', '.join(unknown)}; "
-                         f"known: {', '.join(OPTION_KEYS)}")
+    check_option_keys("iree", options, OPTION_KEYS)
     driver = options.get("driver", "local-task")
     if driver not in DRIVERS:
         raise ValueError(f"iree.driver={driver!r} is not one of {', '.join(DRIVERS)}")

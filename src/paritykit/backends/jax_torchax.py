@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from paritykit.artifacts import load_arrays, save_arrays
-from paritykit.backend import Backend, Capabilities, Prepared
+from paritykit.backend import Backend, Capabilities, Prepared, check_option_keys
 from paritykit.program import Program
 from paritykit.registry import register_backend
 
@@ -50,10 +50,7 @@ class JaxOptions:
 
 def parse_options(options: dict[str, str]) -> JaxOptions:
     """Validate backend options; unknown keys and values are errors naming what is allowed."""
-    unknown = sorted(set(options) - set(OPTION_KEYS))
-    if unknown:
-        raise ValueError(f"unknown jax backend option(s) {', '.join(unknown)}; "
-                         f"known: {', '.join(OPTION_KEYS)}")
+    check_option_keys("jax", options, OPTION_KEYS)
     x64 = options.get("x64", "1").lower()
     if x64 not in {"0", "1", "true", "false"}:
         raise ValueError(f"jax.x64 must be 0 or 1, got {x64!r}")
