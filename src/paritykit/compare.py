@@ -181,14 +181,34 @@ _HEADLINES = {
 }
 
 
-def message(case: str, backend: str, comparison: Comparison) -> str:
-    """The one-line failure message (empty for a passing comparison)."""
+def message(case: str, backend: str, comparison: Comparison, input_set: int = 0) -> str:
+    """The one-line failure message (empty for a passing comparison); input sets after the
+    first (the extra sizes of dynamic cases) are named."""
     if comparison.ok:
         return ""
     head = _HEADLINES[comparison.kind]
     if comparison.output is not None and comparison.outputs > 1:
         head += f" at output {comparison.output}"
-    text = f"{case} @ {backend}: {head} — {comparison.detail}"
+    where = f"input set {input_set}: " if input_set else ""
+    text = f"{case} @ {backend}: {where}{head} — {comparison.detail}"
     if comparison.kind == "values" and comparison.tolerance is not None:
         text += f"; {comparison.tolerance.describe()}"
     return text
+
+
+def compare_input_sets(actual: Sequence[Sequence[np.ndarray]],
+                       expected: Sequence[Sequence[np.ndarray]],
+                       tolerance_for: Callable[[str], Tolerance]) -> tuple[int, Comparison]:
+    """(input set, comparison) over every input set of a case: the first set that fails, else
+    the set with the largest absolute error. Different set counts are a structure failure."""
+    if len(actual) != len(expected):
+        return 0, Comparison(False, "structure", f"got {len(actual)} input set(s), expected "
+                             f"{len(expected)}", outputs=len(expected))
+    best: tuple[int, Comparison] | None = None
+    for k, (got, exp) in enumerate(zip(actual, expected, strict=True)):
+        comparison = compare_outputs(got, exp, tolerance_for)
+        if not comparison.ok:
+            return k, comparison
+        if best is None or comparison.max_abs_error > best[1].max_abs_error:
+            best = (k, comparison)
+    return best if best is not None else (0, Comparison(True, "ok"))

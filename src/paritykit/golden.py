@@ -32,14 +32,14 @@ import numpy as np
 from paritykit.artifacts import case_dir, load_arrays, save_arrays, write_json
 from paritykit.backend import Backend, Prepared
 from paritykit.cases import CASES, CaseRef
-from paritykit.compare import Comparison, compare_outputs, message
+from paritykit.compare import compare_input_sets, message
 from paritykit.dtypes import dtype_name, to_numpy
 from paritykit.errors import ExportError, ParityError
 from paritykit.expectations import ExpectationSet
 from paritykit.reference import CaseMaterial, build_case, case_info
 from paritykit.registry import BACKENDS
 from paritykit.result import Result, Status
-from paritykit.tolerance import CaseTolerance, Tolerance, ToleranceRules
+from paritykit.tolerance import ToleranceRules
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -408,18 +408,12 @@ def _compare_one(impl: Backend, ref: CaseRef | None, entry: GoldenCase, manifest
         _error(result, Status.RUN_ERROR, "run failed", exc)
         return
     result.stats.update(prepared.stats)
-    case_tol = CaseTolerance(material.config.atol, material.config.rtol,
-                             material.config.tolerance_reason)
-
-    def tolerance_for(dtype: str) -> Tolerance:
-        return rules.resolve(impl.name, entry.case, entry.base, dtype, case_tol)
-
-    worst = _worst(actual, outputs, tolerance_for)
-    _record(result, worst)
+    k, worst = compare_input_sets(actual, outputs,
+                                  rules.resolver(impl.name, entry.case, entry.base,
+                                                 material.tolerance))
+    result.record_comparison(worst)
     label = f"{impl.name} vs golden {manifest.origin}"
-    values = message(entry.case, label, worst[1]) if not worst[1].ok else ""
-    if worst[0] > 0 and values:
-        values = values.replace(": ", f": input set {worst[0]}: ", 1)
+    values = message(entry.case, label, worst, k)
     if findings:
         result.status = Status.MISMATCH
         outcome = (values.removeprefix(f"{entry.case} @ {label}: ") if values
@@ -446,29 +440,3 @@ def _provenance_findings(entry: GoldenCase, material: CaseMaterial, seed: int) -
         findings.append(f"weights differ — golden weights sha256 {entry.weights_sha256[:12]}, "
                         f"this machine generates {material.key_parts['state'][:12]}")
     return findings
-
-
-def _worst(actual: list[list[np.ndarray]], expected: list[list[np.ndarray]],
-           tolerance_for: Any) -> tuple[int, Comparison]:
-    """(input set, comparison): the first failing set, else the set with the largest error."""
-    if len(actual) != len(expected):
-        return 0, Comparison(False, "structure", f"got {len(actual)} input set(s), golden has "
-                             f"{len(expected)}", outputs=len(expected))
-    best: tuple[int, Comparison] | None = None
-    for k, (got, exp) in enumerate(zip(actual, expected, strict=True)):
-        comparison = compare_outputs(got, exp, tolerance_for)
-        if not comparison.ok:
-            return k, comparison
-        if best is None or comparison.max_abs_error > best[1].max_abs_error:
-            best = (k, comparison)
-    return best if best is not None else (0, Comparison(True, "ok"))
-
-
-def _record(result: Result, worst: tuple[int, Comparison]) -> None:
-    c = worst[1]
-    for name in ("max_abs_error", "max_rel_error", "max_ulp", "mismatched", "total"):
-        setattr(result, name, getattr(c, name))
-    result.worst_index = list(c.worst_index) if c.worst_index is not None else None
-    if c.tolerance is not None:
-        result.atol, result.rtol = c.tolerance.atol, c.tolerance.rtol
-        result.tolerance_source = c.tolerance.describe()

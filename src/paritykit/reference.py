@@ -23,6 +23,7 @@ from paritykit.cases import CaseRef, OpTestCase
 from paritykit.dtypes import dtype_name, to_numpy
 from paritykit.inputs import seeded
 from paritykit.program import Program
+from paritykit.tolerance import CaseTolerance
 
 
 @dataclass
@@ -41,6 +42,11 @@ class CaseMaterial:
     def inputs(self) -> tuple[torch.Tensor, ...]:
         """The example inputs (the first input set)."""
         return self.input_sets[0]
+
+    @property
+    def tolerance(self) -> CaseTolerance:
+        """The config's own tolerance override (its ``atol`` / ``rtol`` attributes)."""
+        return CaseTolerance(self.config.atol, self.config.rtol, self.config.tolerance_reason)
 
     @functools.cached_property
     def program(self) -> Program:

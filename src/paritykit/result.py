@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from paritykit.compare import Comparison
 
 
 class Status(str, enum.Enum):
@@ -73,6 +76,16 @@ class Result:
     raw_status: str = ""
     #: The reason of the expectations entry that turned this result into XFAIL / XPASS.
     expectation: str = ""
+
+    def record_comparison(self, comparison: Comparison) -> None:
+        """Copy the error figures and the tolerance used from a comparison."""
+        for name in ("max_abs_error", "max_rel_error", "max_ulp", "mismatched", "total"):
+            setattr(self, name, getattr(comparison, name))
+        index = comparison.worst_index
+        self.worst_index = list(index) if index is not None else None
+        if comparison.tolerance is not None:
+            self.atol, self.rtol = comparison.tolerance.atol, comparison.tolerance.rtol
+            self.tolerance_source = comparison.tolerance.describe()
 
     @property
     def key(self) -> tuple[str, str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import pathlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -195,6 +196,11 @@ class ToleranceRules:
             raise ParityError(f"{p}: not valid JSON: line {exc.lineno} column {exc.colno}: "
                               f"{exc.msg}") from None
         return cls.from_dict(data, str(p))
+
+    def resolver(self, backend: str, case_id: str, base: str,
+                 case: CaseTolerance | None = None) -> Callable[[str], Tolerance]:
+        """``dtype -> tolerance`` for one (case, backend): what the comparator takes."""
+        return lambda dtype: self.resolve(backend, case_id, base, dtype, case)
 
     def resolve(
         self,

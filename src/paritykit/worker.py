@@ -21,7 +21,7 @@ from paritykit.artifacts import backend_dir, case_dir, link_or_copy, save_arrays
 from paritykit.backend import Backend, Prepared
 from paritykit.cache import ArtifactCache, backend_source_hash, cache_key, host_id
 from paritykit.cases import CASES, CaseRef
-from paritykit.compare import Comparison, compare_outputs, message
+from paritykit.compare import compare_input_sets, compare_outputs, message
 from paritykit.dtypes import to_numpy
 from paritykit.errors import ExportError
 from paritykit.gradients import NotDifferentiable, torch_gradients
@@ -29,7 +29,7 @@ from paritykit.program import Program
 from paritykit.reference import CaseMaterial, build_case
 from paritykit.registry import BACKENDS, load_plugin
 from paritykit.result import Result, Status
-from paritykit.tolerance import CaseTolerance, Tolerance, ToleranceRules
+from paritykit.tolerance import Tolerance, ToleranceRules
 
 
 @dataclass(frozen=True)
@@ -246,39 +246,15 @@ class Worker:
 
     def _tolerances(self, result: Result,
                     material: CaseMaterial) -> Callable[[str], Tolerance]:
-        """dtype -> the tolerance for this (case, backend), from every layer of rules."""
-        case_tol = CaseTolerance(material.config.atol, material.config.rtol,
-                                 material.config.tolerance_reason)
-
-        def tolerance_for(dtype: str) -> Tolerance:
-            return self.config.tolerances.resolve(result.backend, result.case, result.base,
-                                                  dtype, case_tol)
-
-        return tolerance_for
+        return self.config.tolerances.resolver(result.backend, result.case, result.base,
+                                               material.tolerance)
 
     def _compare(self, result: Result, material: CaseMaterial,
                  actual: list[list[np.ndarray]]) -> None:
-        tolerance_for = self._tolerances(result, material)
-        worst: Comparison | None = None
-        for k, (got, expected) in enumerate(zip(actual, material.expected, strict=True)):
-            comparison = compare_outputs(got, expected, tolerance_for)
-            if not comparison.ok:
-                worst = comparison
-                text = message(result.case, result.backend, comparison)
-                result.message = text if k == 0 else text.replace(": ", f": input set {k}: ", 1)
-                break
-            if worst is None or comparison.max_abs_error > worst.max_abs_error:
-                worst = comparison
-        if worst is None:
-            result.status = Status.PASS
-            return
+        k, worst = compare_input_sets(actual, material.expected, self._tolerances(result, material))
         result.status = Status.PASS if worst.ok else Status.MISMATCH
-        for name in ("max_abs_error", "max_rel_error", "max_ulp", "mismatched", "total"):
-            setattr(result, name, getattr(worst, name))
-        result.worst_index = list(worst.worst_index) if worst.worst_index is not None else None
-        if worst.tolerance is not None:
-            result.atol, result.rtol = worst.tolerance.atol, worst.tolerance.rtol
-            result.tolerance_source = worst.tolerance.describe()
+        result.message = message(result.case, result.backend, worst, k)
+        result.record_comparison(worst)
 
     def _finish(self, result: Result, status: Status, what: str, exc: BaseException | None,
                 outdir: pathlib.Path) -> Result:
