@@ -20,12 +20,30 @@ import pytest
 import paritykit.suite  # noqa: F401 - registers the built-in cases (the registries' baseline)
 from paritykit.cases import CASES
 from paritykit.registry import BACKENDS
+from paritykit.result import Result
+from paritykit.worker import RunConfig, Task, Worker
 
 TESTS = pathlib.Path(__file__).resolve().parent
 FAKES = TESTS / "fakes"
 CRASHING_BACKENDS = FAKES / "crashing_backends.py"
 HARNESS_BACKENDS = FAKES / "harness_backends.py"
 USER_CASES = FAKES / "user_cases.py"
+
+_BASES = {r.id: r.base for r in CASES.expand()}
+
+
+def run_task(tmp_path: pathlib.Path, case: str, backend: str, cache: bool = True,
+             **options: str) -> Result:
+    """One built-in case on one backend in this process, through the real Worker.
+
+    Artifacts go under ``tmp_path``; with ``cache`` the artifact cache lives there too.
+    ``options`` are that backend's ``--backend-option`` values.
+    """
+    config = RunConfig(artifact_dir=str(tmp_path),
+                       cache_dir=str(tmp_path / "cache") if cache else None,
+                       backend_options={backend: options} if options else {})
+    return Worker(config).run(Task(case, _BASES[case], backend))
+
 
 # Derived from the package, like every other list of backends: one module per built-in backend.
 BUILTIN_BACKENDS = tuple(

@@ -8,21 +8,17 @@ import pytest
 import torch
 
 import paritykit as pk
-from paritykit.cases import CASES
+from conftest import run_task
 from paritykit.devices import DEVICE_KINDS
 from paritykit.registry import BACKENDS
 from paritykit.result import Status
-from paritykit.worker import RunConfig, Task, Worker
 
-BASES = {r.id: r.base for r in CASES.expand()}
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(),
                                 reason="no CUDA device visible to torch on this machine")
 
 
 def _run(tmp_path: pathlib.Path, case: str, backend: str, **options: str) -> pk.Result:
-    config = RunConfig(artifact_dir=str(tmp_path), cache_dir=None,
-                       backend_options={backend: options} if options else {})
-    return Worker(config).run(Task(case, BASES[case], backend))
+    return run_task(tmp_path, case, backend, cache=False, **options)
 
 
 def test_detect_devices_always_has_the_cpu_and_only_known_kinds() -> None:

@@ -8,23 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-from paritykit.cases import CASES
+from conftest import run_task
 from paritykit.errors import LowerError
 from paritykit.program import Program
 from paritykit.registry import BACKENDS
 from paritykit.result import Status
-from paritykit.worker import RunConfig, Task, Worker
 
 if not BACKENDS.info("executorch-xnnpack").available:
     pytest.skip(f"executorch is not available: {BACKENDS.info('executorch-xnnpack').reason}",
                 allow_module_level=True)
-
-BASES = {r.id: r.base for r in CASES.expand()}
-
-
-def _run(tmp_path: pathlib.Path, case: str, backend: str):  # type: ignore[no-untyped-def]
-    worker = Worker(RunConfig(artifact_dir=str(tmp_path), cache_dir=str(tmp_path / "cache")))
-    return worker.run(Task(case, BASES[case], backend))
 
 
 class _SumAndDouble(torch.nn.Module):
@@ -33,24 +25,24 @@ class _SumAndDouble(torch.nn.Module):
 
 
 def test_xnnpack_delegates_linear_writes_the_pte_and_hits_the_cache(tmp_path: pathlib.Path) -> None:
-    first = _run(tmp_path, "linear", "executorch-xnnpack")
+    first = run_task(tmp_path, "linear", "executorch-xnnpack")
     assert first.status is Status.PASS, first.message
     pte = tmp_path / "linear" / "executorch-xnnpack" / "model.pte"
     assert pte.exists() and first.stats["pte_bytes"] == pte.stat().st_size
     assert first.stats["delegated_subgraphs"] == 1 and first.stats["delegated_nodes"] >= 1
     assert first.stats["non_delegated_ops"] == []
-    second = _run(tmp_path, "linear", "executorch-xnnpack")
+    second = run_task(tmp_path, "linear", "executorch-xnnpack")
     assert (first.cache, second.cache) == ("miss", "hit")
     assert second.status is Status.PASS and second.stats == first.stats
 
 
 def test_bounded_dynamic_batch_runs_every_size(tmp_path: pathlib.Path) -> None:
-    result = _run(tmp_path, "gelu_dynamic", "executorch-xnnpack")  # batch 8, 1, 7 and 64
+    result = run_task(tmp_path, "gelu_dynamic", "executorch-xnnpack")  # batch 8, 1, 7 and 64
     assert result.status is Status.PASS, result.message
 
 
 def test_portable_runs_bf16_on_its_kernels_bit_exact(tmp_path: pathlib.Path) -> None:
-    result = _run(tmp_path, "add_bf16", "executorch-portable")
+    result = run_task(tmp_path, "add_bf16", "executorch-portable")
     assert result.status is Status.PASS, result.message
     assert result.max_abs_error == 0
     assert result.stats["delegated_nodes"] == 0
@@ -58,14 +50,14 @@ def test_portable_runs_bf16_on_its_kernels_bit_exact(tmp_path: pathlib.Path) -> 
 
 
 def test_missing_kernel_is_a_lower_error_naming_the_operator(tmp_path: pathlib.Path) -> None:
-    result = _run(tmp_path, "scatter_reduce", "executorch-portable")
+    result = run_task(tmp_path, "scatter_reduce", "executorch-portable")
     assert result.status is Status.LOWER_ERROR
     assert "no ExecuTorch kernel for aten::scatter_reduce.two_out" in result.message
 
 
 def test_a_dim_narrowed_while_lowering_is_a_lower_error(tmp_path: pathlib.Path) -> None:
     # XNNPACK's passes re-run conv's fake kernel, which guards batch < 16 on a Dim(max=16).
-    result = _run(tmp_path, "conv2d_dynamic", "executorch-xnnpack")
+    result = run_task(tmp_path, "conv2d_dynamic", "executorch-xnnpack")
     assert result.status is Status.LOWER_ERROR
     assert "narrowed dynamic dim x axis 0 to <= 15 (Dim max 16)" in result.message
 

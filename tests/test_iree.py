@@ -10,24 +10,19 @@ import pytest
 import torch
 
 import paritykit.suite  # noqa: F401 - registers the built-in cases
+from conftest import run_task
 from paritykit.backend import CaseInfo
 from paritykit.backends._iree import compile_error, read_statistics
-from paritykit.cases import CASES
 from paritykit.program import Program
 from paritykit.registry import BACKENDS
 from paritykit.result import Result, Status
-from paritykit.worker import RunConfig, Task, Worker
 
 if not BACKENDS.info("iree").available:
     pytest.skip(f"iree is not available: {BACKENDS.info('iree').reason}", allow_module_level=True)
 
-BASES = {r.id: r.base for r in CASES.expand()}
-
 
 def _run(tmp_path: pathlib.Path, case: str, **options: str) -> Result:
-    worker = Worker(RunConfig(artifact_dir=str(tmp_path), cache_dir=str(tmp_path / "cache"),
-                              backend_options={"iree": options} if options else {}))
-    return worker.run(Task(case, BASES[case], "iree"))
+    return run_task(tmp_path, case, "iree", **options)
 
 
 def test_pass_writes_the_vmfb_and_compiler_statistics(tmp_path: pathlib.Path) -> None:

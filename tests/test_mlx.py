@@ -8,24 +8,19 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import run_task
 from paritykit.artifacts import load_arrays
 from paritykit.backend import CaseInfo
-from paritykit.cases import CASES
 from paritykit.program import Program
 from paritykit.registry import BACKENDS
 from paritykit.result import Result, Status
-from paritykit.worker import RunConfig, Task, Worker
 
 if not BACKENDS.info("mlx").available:
     pytest.skip(f"mlx is not available: {BACKENDS.info('mlx').reason}", allow_module_level=True)
 
-BASES = {r.id: r.base for r in CASES.expand()}
-
 
 def _run(tmp_path: pathlib.Path, case: str, **options: str) -> Result:
-    config = RunConfig(artifact_dir=str(tmp_path), cache_dir=str(tmp_path / "cache"),
-                       backend_options={"mlx": options} if options else {})
-    return Worker(config).run(Task(case, BASES[case], "mlx"))
+    return run_task(tmp_path, case, "mlx", **options)
 
 
 def test_linear_passes_with_the_listing_and_op_stats(tmp_path: pathlib.Path) -> None:

@@ -6,33 +6,25 @@ import pathlib
 
 import pytest
 
-from paritykit.cases import CASES
+from conftest import run_task
 from paritykit.registry import BACKENDS
 from paritykit.result import Status
-from paritykit.worker import RunConfig, Task, Worker
 
 if not BACKENDS.info("openvino").available:
     pytest.skip(f"openvino is not available: {BACKENDS.info('openvino').reason}",
                 allow_module_level=True)
 
-BASES = {r.id: r.base for r in CASES.expand()}
-
-
-def _run(tmp_path: pathlib.Path, case: str, backend: str):  # type: ignore[no-untyped-def]
-    worker = Worker(RunConfig(artifact_dir=str(tmp_path), cache_dir=str(tmp_path / "cache")))
-    return worker.run(Task(case, BASES[case], backend))
-
 
 def test_parity_mode_pins_f32_and_passes(tmp_path: pathlib.Path) -> None:
-    result = _run(tmp_path, "matmul", "openvino")
+    result = run_task(tmp_path, "matmul", "openvino")
     assert result.status is Status.PASS, result.message
     assert result.stats["precision"] == "f32"
     assert (tmp_path / "matmul" / "openvino" / "model.xml").exists()
 
 
 def test_default_precision_is_recorded_and_never_closer_than_f32(tmp_path: pathlib.Path) -> None:
-    pinned = _run(tmp_path, "matmul", "openvino")
-    default = _run(tmp_path, "matmul", "openvino-default")
+    pinned = run_task(tmp_path, "matmul", "openvino")
+    default = run_task(tmp_path, "matmul", "openvino-default")
     assert default.stats["precision"] in {"f32", "bf16", "f16"}
     assert default.max_abs_error is not None and pinned.max_abs_error is not None
     if default.stats["precision"] == "f32":
@@ -42,12 +34,12 @@ def test_default_precision_is_recorded_and_never_closer_than_f32(tmp_path: pathl
 
 
 def test_bf16_crosses_the_boundary_bit_exact(tmp_path: pathlib.Path) -> None:
-    result = _run(tmp_path, "add_bf16", "openvino")
+    result = run_task(tmp_path, "add_bf16", "openvino")
     assert result.status is Status.PASS, result.message
 
 
 def test_cache_hit_reopens_the_ir(tmp_path: pathlib.Path) -> None:
-    first = _run(tmp_path, "linear", "openvino")
-    second = _run(tmp_path, "linear", "openvino")
+    first = run_task(tmp_path, "linear", "openvino")
+    second = run_task(tmp_path, "linear", "openvino")
     assert (first.cache, second.cache) == ("miss", "hit")
     assert second.status is Status.PASS and second.stats["precision"] == "f32"
