@@ -156,8 +156,9 @@ class ExpectationSet:
         """Why ``case_id`` must not run on ``backend`` (a ``skip`` entry), or None."""
         exp = self.files.get(backend)
         entry = exp.match(case_id, "skip") if exp else None
-        return f"{entry.reason} (skip entry {entry.pattern!r} in {exp.path})" if entry and exp \
-            else None
+        if entry is None or exp is None:
+            return None
+        return f"{entry.reason} (skip entry {entry.pattern!r} in {exp.path})"
 
     def apply(self, result: Result) -> Result:
         """The result with its expectation applied; idempotent (re-applies from ``raw_status``)."""
@@ -242,7 +243,10 @@ def update(backend: str, results: Sequence[Result], path: pathlib.Path,
         for case in still:
             xfail.setdefault(case, value)
         covered |= set(still)
-        report.removed.append(e.pattern) if not still else report.added.extend(still)
+        if still:
+            report.added.extend(still)
+        else:
+            report.removed.append(e.pattern)
     for case in sorted(set(failing) - covered):
         xfail[case] = {"reason": short_reason(failing[case])}
         report.added.append(case)
