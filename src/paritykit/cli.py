@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source_options(p_list)
     _add_selection(p_list)
 
-    p_backends = sub.add_parser("backends", help="list backends: available or not, why, versions")
+    p_backends = sub.add_parser(
+        "backends", help="list backends: available or not, why, devices, versions")
     _add_source_options(p_backends)
 
     p_run = sub.add_parser("run", help="run cases on backends and compare with torch eager")
