@@ -33,6 +33,11 @@ from paritykit.worker import RunConfig, load_sources
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
+# Each of these modules owns one subcommand: ``add_parser(subparsers)`` registers it under
+# ``NAME`` and ``run(args, console) -> exit code`` carries it out.
+COMMAND_MODULES = (cli_golden, cli_autodiff)
+EXTRA_COMMANDS = {module.NAME: module.run for module in COMMAND_MODULES}
+
 
 def _add_source_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-p", "--plugin", action="append", default=[], metavar="FILE_OR_MODULE",
@@ -123,8 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="the run whose DIR/results.jsonl to read (default parity-out)")
     p_update.add_argument("--expectations", metavar="DIR",
                           help="write DIR/BACKEND.toml instead of the built-in file")
-    cli_golden.add_parser(sub)
-    cli_autodiff.add_parser(sub)
+    for module in COMMAND_MODULES:
+        module.add_parser(sub)
     return parser
 
 
@@ -295,8 +300,7 @@ def _default_cache() -> pathlib.Path:
 
 
 COMMANDS = {"list": cmd_list, "backends": cmd_backends, "run": cmd_run,
-            "expectations": cmd_expectations, "golden": cli_golden.run,
-            "autodiff": cli_autodiff.run}
+            "expectations": cmd_expectations}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -306,7 +310,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
     console = Console(highlight=False, width=width)
     try:
-        return COMMANDS[args.command](args, console)
+        command = COMMANDS.get(args.command) or EXTRA_COMMANDS[args.command]
+        return command(args, console)
     except ParityError as exc:
         Console(stderr=True, highlight=False).print(f"parity: error: {escape(str(exc))}")
         return EXIT_USAGE

@@ -1,6 +1,6 @@
 """``parity autodiff``: the autodiff conformance checks as a check × framework matrix.
 
-Wired into :mod:`paritykit.cli` with ``add_parser(sub)`` and ``COMMANDS["autodiff"] = run``.
+Listed in :data:`paritykit.cli.COMMAND_MODULES` (``NAME``, ``add_parser``, ``run``).
 Exit codes: 0 nothing failed (UNSUPPORTED is not a failure), 1 a check failed or errored,
 2 a requested framework is unknown or unavailable.
 """
@@ -18,6 +18,9 @@ from rich.table import Table
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _STYLE = {"PASS": "green", "FAIL": "bold red", "ERROR": "bold red", "UNSUPPORTED": "yellow"}
+
+
+NAME = "autodiff"
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:

@@ -1,12 +1,8 @@
 """``parity golden generate|compare``: store a backend's outputs here, check another there.
 
-Wired into ``parity`` by :mod:`paritykit.cli`::
-
-    p_golden = cli_golden.add_parser(sub)       # in build_parser
-    COMMANDS["golden"] = cli_golden.run
-
-The helpers of :mod:`paritykit.cli` are imported inside the functions, because ``cli`` imports
-this module while it is itself being imported.
+Listed in :data:`paritykit.cli.COMMAND_MODULES`, like every subcommand module (``NAME``,
+``add_parser``, ``run``). The helpers of :mod:`paritykit.cli` are imported inside the
+functions, because ``cli`` imports this module while it is itself being imported.
 """
 
 from __future__ import annotations
@@ -22,6 +18,9 @@ from paritykit.errors import ParityError
 from paritykit.result import Result, summarize
 
 EXIT_OK, EXIT_FAILED = 0, 1
+
+
+NAME = "golden"
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
