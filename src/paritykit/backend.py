@@ -122,6 +122,11 @@ class Backend:
     cacheable: ClassVar[bool] = False
     #: True when :meth:`gradients` is implemented (``parity run --grad``).
     supports_grad: ClassVar[bool] = False
+    #: The same route with its optimisations off, as (backend name, backend options), for
+    #: ``parity bench``'s baseline column; None when the backend has no such switch.
+    baseline: ClassVar[tuple[str, dict[str, str]] | None] = None
+    #: Module files :meth:`prepare_module` takes besides torch programs ("mlir", "onnx", ...).
+    module_kinds: ClassVar[frozenset[str]] = frozenset()
 
     def is_available(self) -> str | None:
         """None when usable here, otherwise why not and how to install what is missing."""
@@ -186,6 +191,19 @@ class Backend:
     def load(self, program: Program, workdir: pathlib.Path) -> Prepared:
         """Rebuild a Prepared from a cached ``workdir`` (only when :attr:`cacheable`)."""
         raise NotImplementedError(f"backend {self.name!r} has no cached form")
+
+    def prepare_module(self, kind: str, path: pathlib.Path, workdir: pathlib.Path,
+                       flags: Sequence[str] = (), options: dict[str, str] | None = None
+                       ) -> Prepared:
+        """Load a module file that is not a torch program (JSON tests' ``mlir``/``onnx``).
+
+        ``kind`` is one of :attr:`module_kinds`; ``flags`` go to the backend's compiler,
+        ``options`` (``driver``, ``function``) to its runtime. A compiled artifact is written
+        under ``workdir`` and named by ``Prepared.artifact``; its suffix is a kind this method
+        reopens without compiling (``vmfb``, ``xml``), which is how the JSON tests' cache
+        reuses it.
+        """
+        raise NotImplementedError(f"backend {self.name!r} takes no {kind} module files")
 
 
 @dataclass

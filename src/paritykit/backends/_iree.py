@@ -8,7 +8,7 @@ import math
 import pathlib
 import re
 import shlex
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from unittest import mock
@@ -209,3 +209,53 @@ def configure_task_threads(threads: int) -> None:
 
     rt.flags.parse_flags(f"--task_topology_group_count={max(1, threads)}")
     _threads_configured = threads
+
+
+#: The target of a JSON test's ``mlir`` module when its flags name none: this CPU.
+CPU_TARGET_FLAGS = ("--iree-hal-target-device=local",
+                    "--iree-hal-local-target-device-backends=llvm-cpu",
+                    "--iree-llvmcpu-target-cpu=host")
+_TARGET_PREFIXES = ("--iree-hal-target-device", "--iree-hal-target-backends")
+
+
+def module_flags(flags: Sequence[str], statistics: pathlib.Path) -> list[str]:
+    """iree-compile flags for a module file: this CPU unless ``flags`` name a target, then the
+    user's flags, then the statistics dump (dispatch counts for compstat tests)."""
+    own_target = any(f.startswith(_TARGET_PREFIXES) for f in flags)
+    return [*(() if own_target else CPU_TARGET_FLAGS), *flags,
+            "--iree-scheduling-dump-statistics-format=json",
+            f"--iree-scheduling-dump-statistics-file={statistics}"]
+
+
+def import_onnx(model: pathlib.Path, mlir: pathlib.Path) -> pathlib.Path:
+    """``iree-import-onnx MODEL -o MLIR`` in a child process (it exits on bad input)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "iree.compiler.tools.import_onnx", str(model),
+                           "-o", str(mlir)], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise IreeImportError(f"iree-import-onnx {model.name}: {last}\n{done.stderr}")
+    return mlir
+
+
+def entry_function(names: Sequence[str], wanted: str) -> str:
+    """The function to call: ``wanted``, or with ``"*"`` ``main`` / the only public one.
+
+    >>> entry_function(["main", "__init"], "*")
+    'main'
+    """
+    # "__init" is the module initialiser; "f$async" the async twin iree-import-onnx emits.
+    public = [n for n in names if not n.startswith("__") and "$" not in n]
+    if wanted != "*":
+        if wanted not in names:
+            raise ValueError(f"the module has no function {wanted!r}; it has "
+                             f"{', '.join(public) or 'none'}")
+        return wanted
+    if "main" in public or len(public) != 1:
+        if "main" not in public:
+            raise ValueError(f"the module has functions {', '.join(public) or 'none'}; pick "
+                             "one with run_args --function=NAME")
+        return "main"
+    return public[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import pathlib
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import ml_dtypes
@@ -65,6 +66,7 @@ class OpenVinoBackendBase(Backend):
     cacheable = True
     #: compile_model properties of this variant.
     compile_config: ClassVar[dict[str, str]] = {}
+    module_kinds = frozenset({"onnx", "xml"})
 
     def is_available(self) -> str | None:
         """Needs the ``openvino`` package (and ``packaging``, which it imports undeclared)."""
@@ -81,6 +83,22 @@ class OpenVinoBackendBase(Backend):
         path = workdir / MODEL
         ov.save_model(model, str(path), compress_to_fp16=False)
         return OpenVinoPrepared(model, path, self.compile_config)
+
+    def prepare_module(self, kind: str, path: pathlib.Path, workdir: pathlib.Path,
+                       flags: Sequence[str] = (), options: dict[str, str] | None = None
+                       ) -> Prepared:
+        """Convert an ``onnx`` file to IR under ``workdir`` and compile it, or reopen an ``xml``
+        IR; neither compiler ``flags`` nor ``options`` apply (ValueError if given)."""
+        import openvino as ov
+
+        if flags or options:
+            raise ValueError(f"{self.name} takes no compiler flags or options for module files")
+        if kind == "xml":
+            return OpenVinoPrepared(ov.Core().read_model(str(path)), path, self.compile_config)
+        model = ov.convert_model(str(path))
+        target = workdir / MODEL
+        ov.save_model(model, str(target), compress_to_fp16=False)
+        return OpenVinoPrepared(model, target, self.compile_config)
 
     def load(self, program: Program, workdir: pathlib.Path) -> Prepared:
         """Read the cached IR and compile it."""

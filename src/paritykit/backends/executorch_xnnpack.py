@@ -16,6 +16,7 @@ class ExecuTorchXnnpackBackend(ExecuTorchBackendBase):
     """
 
     name = "executorch-xnnpack"
+    baseline = ("executorch-portable", {})  # the same runtime without the delegate
     description = "ExecuTorch: to_edge_transform_and_lower + XnnpackPartitioner -> runtime (.pte)"
 
     def partitioners(self) -> list[Any] | None:

@@ -12,4 +12,5 @@ class InductorBackend(TorchCompileBackend):
 
     name = "inductor"
     compiler = "inductor"
+    baseline = ("aot-eager", {})  # the same Dynamo/AOTAutograd graph without codegen
     description = "torch.compile(backend='inductor'): generated C++ kernels on CPU"

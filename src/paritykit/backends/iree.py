@@ -6,6 +6,7 @@ import contextlib
 import importlib.util
 import json
 import pathlib
+from collections.abc import Sequence
 from typing import Any
 
 import ml_dtypes
@@ -19,8 +20,11 @@ from paritykit.backends._iree import (
     bf16_constants_inline,
     compile_error,
     configure_task_threads,
+    entry_function,
     has_bf16_constants,
     import_error,
+    import_onnx,
+    module_flags,
     parse_options,
     read_statistics,
 )
@@ -37,7 +41,8 @@ ENTRY = "main"  # the function name iree-turbine gives an exported program
 class IreePrepared(Prepared):
     """A ``.vmfb`` in a runtime context on the ``local-task`` (or ``local-sync``) driver."""
 
-    def __init__(self, path: pathlib.Path, driver: str, output_dtypes: list[str | None]) -> None:
+    def __init__(self, path: pathlib.Path, driver: str, output_dtypes: list[str | None],
+                 entry: str | None = None) -> None:
         super().__init__()
         import iree.runtime as rt
         import torch
@@ -48,7 +53,8 @@ class IreePrepared(Prepared):
         # mmap: the runtime reads the vmfb in place instead of copying it into memory.
         module = rt.VmModule.mmap(self.context.instance, str(path))
         self.context.add_vm_module(module)
-        self.function = self.context.modules[module.name][ENTRY]
+        self.function = self.context.modules[module.name][
+            entry_function(module.function_names, entry) if entry else ENTRY]
         self.output_dtypes = [None if d is None else _numpy_dtype(d) for d in output_dtypes]
         self.artifact = path
         self.stats["vmfb_bytes"] = path.stat().st_size
@@ -117,6 +123,8 @@ class IreeBackend(Backend):
                    "runtime local-task (.vmfb)")
     packages = ("torch", "iree-base-compiler", "iree-base-runtime", "iree-turbine")
     cacheable = True
+    baseline = ("iree", {"flags": "--iree-opt-level=O0"})
+    module_kinds = frozenset({"mlir", "onnx", "vmfb"})
     capabilities = Capabilities(
         dtypes=Capabilities.all_dtypes_except("complex64", "complex128"),
         why="torch-mlir lowers no complex arithmetic to linalg for llvm-cpu",
@@ -160,6 +168,33 @@ class IreeBackend(Backend):
         """Reopen the cached ``.vmfb`` (statistics and output dtypes come from ``iree.json``)."""
         signature = json.loads((workdir / SIGNATURE).read_text())
         return self._open(workdir, parse_options(program.options), signature)
+
+    def prepare_module(self, kind: str, path: pathlib.Path, workdir: pathlib.Path,
+                       flags: Sequence[str] = (), options: dict[str, str] | None = None
+                       ) -> Prepared:
+        """Compile an ``mlir`` file (``onnx``: imported by iree-import-onnx first) with
+        ``flags``, or open a ``vmfb``; ``options``: ``driver``, ``function`` (default ``main``
+        when the module has it, else its only function)."""
+        from iree.compiler.tools import CompilerToolError, compile_file
+
+        options = dict(options or {})
+        function = options.pop("function", "")
+        driver = parse_options(options).driver
+        if kind == "vmfb":
+            stats_file = path.with_name(STATISTICS)
+            stats = read_statistics(stats_file) if stats_file.exists() else {}
+        else:
+            source = import_onnx(path, workdir / MLIR) if kind == "onnx" else path
+            vmfb = workdir / VMFB
+            try:
+                compile_file(str(source), output_file=str(vmfb),
+                             extra_args=module_flags(flags, workdir / STATISTICS))
+            except CompilerToolError as exc:
+                raise compile_error(str(exc), source) from None
+            path, stats = vmfb, read_statistics(workdir / STATISTICS)
+        prepared = IreePrepared(path, driver, [], entry=function or "*")
+        prepared.stats.update(stats)
+        return prepared
 
     def _open(self, workdir: pathlib.Path, options: IreeOptions,
               signature: dict[str, Any]) -> Prepared:

@@ -5,24 +5,43 @@ from __future__ import annotations
 import importlib.util
 import json
 import pathlib
+from collections.abc import Sequence
 from typing import Any
 
 import ml_dtypes
 import numpy as np
 
-from paritykit.backend import Backend, Prepared
+from paritykit.backend import Backend, Prepared, check_option_keys
 from paritykit.program import Program
 from paritykit.registry import register_backend
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
 MODEL = "model.onnx"
 SIGNATURE = "inputs.json"
+#: ``--backend-option onnxruntime.graph_optimization=LEVEL``: ORT's GraphOptimizationLevel.
+OPTIMIZATION_LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC",
+                       "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
+
+
+def optimization_level(options: dict[str, str]) -> str:
+    """The ``graph_optimization`` option (default ``all``, ORT's own default), validated.
+
+    >>> optimization_level({"graph_optimization": "disable"})
+    'ORT_DISABLE_ALL'
+    """
+    check_option_keys("onnxruntime", options, ("graph_optimization",))
+    level = options.get("graph_optimization", "all")
+    if level not in OPTIMIZATION_LEVELS:
+        raise ValueError(f"onnxruntime.graph_optimization={level!r} is not one of "
+                         f"{', '.join(OPTIMIZATION_LEVELS)}")
+    return OPTIMIZATION_LEVELS[level]
 
 
 class OnnxRuntimePrepared(Prepared):
     """An ``InferenceSession`` on the CPU execution provider."""
 
-    def __init__(self, path: pathlib.Path, input_names: list[str]) -> None:
+    def __init__(self, path: pathlib.Path, input_names: list[str],
+                 level: str = "ORT_ENABLE_ALL") -> None:
         super().__init__()
         import onnxruntime as ort
         import torch
@@ -30,6 +49,7 @@ class OnnxRuntimePrepared(Prepared):
         options = ort.SessionOptions()
         # Match the worker's thread budget instead of ORT's default of every core.
         options.intra_op_num_threads = torch.get_num_threads()
+        options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_names = input_names
         self.artifact = path
@@ -98,7 +118,8 @@ class OnnxRuntimeBackend(Backend):
     description = "torch.onnx.export(dynamo=True) -> onnxruntime CPUExecutionProvider (.onnx)"
     packages = ("torch", "onnx", "onnxscript", "onnxruntime")
     cacheable = True
-
+    baseline = ("onnxruntime", {"graph_optimization": "disable"})
+    module_kinds = frozenset({"onnx"})
 
     def is_available(self) -> str | None:
         """Needs onnx, onnxscript (the exporter) and onnxruntime."""
@@ -113,6 +134,7 @@ class OnnxRuntimeBackend(Backend):
         """Convert the shared ``ExportedProgram`` to ONNX, save it, open a session."""
         import torch
 
+        level = optimization_level(program.options)
         ep = program.exported()
         onnx_program = torch.onnx.export(ep, dynamo=True, verbose=False)
         if onnx_program is None:  # only when exporting to a file, which we do not
@@ -123,13 +145,27 @@ class OnnxRuntimeBackend(Backend):
                  if spec.kind == torch.export.graph_signature.InputKind.USER_INPUT]
         stats = {"onnx_nodes": len(onnx_program.model.graph)}
         (workdir / SIGNATURE).write_text(json.dumps({"inputs": names, "stats": stats}))
-        prepared = OnnxRuntimePrepared(path, names)
+        prepared = OnnxRuntimePrepared(path, names, level)
         prepared.stats.update(stats)
         return prepared
+
+    def prepare_module(self, kind: str, path: pathlib.Path, workdir: pathlib.Path,
+                       flags: Sequence[str] = (), options: dict[str, str] | None = None
+                       ) -> Prepared:
+        """Open a session on an ``.onnx`` file (inputs in the graph's order); ``options``:
+        ``graph_optimization``; compiler ``flags`` have no meaning here."""
+        import onnx
+
+        level = optimization_level(dict(options or {}))
+        graph = onnx.load(str(path), load_external_data=False).graph
+        initializers = {i.name for i in graph.initializer}
+        names = [i.name for i in graph.input if i.name not in initializers]
+        return OnnxRuntimePrepared(path, names, level)
 
     def load(self, program: Program, workdir: pathlib.Path) -> Prepared:
         """Open a session on the cached ``.onnx``."""
         signature = json.loads((workdir / SIGNATURE).read_text())
-        prepared = OnnxRuntimePrepared(workdir / MODEL, signature["inputs"])
+        prepared = OnnxRuntimePrepared(workdir / MODEL, signature["inputs"],
+                                       optimization_level(program.options))
         prepared.stats.update(signature["stats"])
         return prepared
