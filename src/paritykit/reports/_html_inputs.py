@@ -1,0 +1,312 @@
+"""What the HTML report reads: ``results.jsonl``, ``bench.json`` and ``trace-*.json`` files.
+
+The bench and trace files are checked against their schemas (``paritykit-bench/1``,
+``paritykit-trace/1``); a file that does not fit is a :class:`~paritykit.errors.ParityError`
+naming the file, the field and what is wrong.
+
+Example::
+
+    >>> inputs = load_inputs("parity-out")            # doctest: +SKIP
+    >>> len(inputs.results), inputs.bench is not None  # doctest: +SKIP
+    (6588, False)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from paritykit.errors import ParityError
+from paritykit.result import Result
+from paritykit.store import read_results
+
+RESULTS_NAME = "results.jsonl"
+BENCH_NAME = "bench.json"
+TRACE_GLOB = "trace-*.json"
+BENCH_SCHEMA_ID = "paritykit-bench/1"
+TRACE_SCHEMA_ID = "paritykit-trace/1"
+VARIANTS = ("reference", "baseline", "optimized")
+
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+BENCH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["schema", "rows"],
+    "properties": {
+        "schema": {"const": BENCH_SCHEMA_ID},
+        "machine": {"type": "object"},
+        "created": {"type": "string"},
+        "rows": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["case", "backend", "variant"],
+                "properties": {
+                    "case": {"type": "string"},
+                    "backend": {"type": "string"},
+                    "variant": {"enum": list(VARIANTS)},
+                    "label": {"type": "string"},
+                    "threads": {"type": ["integer", "null"]},
+                    "median_s": _NUMBER_OR_NULL,
+                    "iqr_s": _NUMBER_OR_NULL,
+                    "ci_low_s": _NUMBER_OR_NULL,
+                    "ci_high_s": _NUMBER_OR_NULL,
+                    "repeats": {"type": ["integer", "null"]},
+                    "status": {"type": "string"},
+                },
+            },
+        },
+        # Programs that could not be timed (UNSUPPORTED, LOWER_ERROR, ...), with the reason.
+        "failures": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["case", "backend", "variant", "status"],
+                "properties": {
+                    "case": {"type": "string"},
+                    "backend": {"type": "string"},
+                    "variant": {"type": "string"},
+                    "label": {"type": "string"},
+                    "status": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+TRACE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["schema", "model", "backend", "rows"],
+    "properties": {
+        "schema": {"const": TRACE_SCHEMA_ID},
+        "model": {"type": "string"},
+        "backend": {"type": "string"},
+        "first_mismatch": {"type": ["string", "null"]},
+        "error": {"type": "string"},
+        "stopped_early": {"type": "boolean"},
+        "rows": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["module", "status"],
+                "properties": {
+                    "module": {"type": "string"},
+                    "type": {"type": "string"},
+                    "status": {"type": "string"},
+                    "max_abs": _NUMBER_OR_NULL,
+                    "max_rel": _NUMBER_OR_NULL,
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    """One timed variant of one (case, backend) pair (a row of ``bench.json``)."""
+
+    case: str
+    backend: str
+    variant: str
+    label: str
+    threads: int | None
+    median_s: float | None = None
+    iqr_s: float | None = None
+    ci_low_s: float | None = None
+    ci_high_s: float | None = None
+    repeats: int | None = None
+    #: PASS or MISMATCH of the timed program's first run ("" when the writer did not say).
+    status: str = ""
+    #: Anything else the writer put in the row (samples, options, items per call).
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Bench:
+    """A ``bench.json`` file."""
+
+    path: str
+    machine: Mapping[str, Any]
+    created: str
+    rows: tuple[BenchRow, ...]
+    #: The ``failures`` of the file: programs that could not be timed, with status and message.
+    failures: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class TraceRow:
+    """One module of a layer-by-layer trace."""
+
+    module: str
+    type: str
+    status: str
+    max_abs: float | None
+    max_rel: float | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A ``trace-<model>-<backend>.json`` file."""
+
+    path: str
+    model: str
+    backend: str
+    first_mismatch: str | None
+    rows: tuple[TraceRow, ...]
+    #: Why the trace could not run at all ("" when it ran).
+    error: str = ""
+    #: Whether it stopped at the first mismatch (``--stop-on-first-mismatch``).
+    stopped_early: bool = False
+
+
+@dataclass
+class ReportInputs:
+    """Everything one report shows; ``source`` names where the results came from."""
+
+    results: list[Result]
+    source: str = ""
+    bench: Bench | None = None
+    traces: list[Trace] = field(default_factory=list)
+    #: Lines of the results file that were not a complete result (a killed run's last line).
+    skipped_lines: int = 0
+
+
+def load_inputs(
+    path: str | os.PathLike[str],
+    *,
+    bench: str | os.PathLike[str] | None = None,
+    traces: Iterable[str | os.PathLike[str]] = (),
+) -> ReportInputs:
+    """Read an artifact directory (its ``results.jsonl``, ``bench.json`` and ``trace-*.json``)
+    or one file (a ``results.jsonl``, a ``--json`` report, a bench or a trace file).
+
+    ``bench`` and ``traces`` add files from elsewhere (they replace the directory's bench file).
+    """
+    where = Path(path)
+    inputs = ReportInputs(results=[], source=os.fspath(path))
+    if where.is_dir():
+        _load_dir(where, inputs)
+    elif where.is_file():
+        _load_file(where, inputs)
+    else:
+        raise ParityError(f"{where}: no such file or directory; pass an artifact directory "
+                          f"(`parity run --artifact-dir DIR`) or a {RESULTS_NAME} file")
+    if bench is not None:
+        inputs.bench = load_bench(bench)
+    inputs.traces.extend(load_trace(t) for t in traces)
+    return inputs
+
+
+def _load_dir(where: Path, inputs: ReportInputs) -> None:
+    results = where / RESULTS_NAME
+    bench = where / BENCH_NAME
+    traces = sorted(where.glob(TRACE_GLOB))
+    if not (results.is_file() or bench.is_file() or traces):
+        raise ParityError(f"{where}: has no {RESULTS_NAME}, {BENCH_NAME} or {TRACE_GLOB}; "
+                          f"run `parity run --artifact-dir {where}` first")
+    if results.is_file():
+        inputs.results, inputs.skipped_lines = load_results(results)
+    if bench.is_file():
+        inputs.bench = load_bench(bench)
+    inputs.traces.extend(load_trace(t) for t in traces)
+
+
+def _load_file(where: Path, inputs: ReportInputs) -> None:
+    if where.suffix != ".json":
+        inputs.results, inputs.skipped_lines = load_results(where)
+        return
+    document = _read_json(where)
+    schema = document.get("schema") if isinstance(document, dict) else None
+    if schema == BENCH_SCHEMA_ID:
+        inputs.bench = load_bench(where)
+    elif schema == TRACE_SCHEMA_ID:
+        inputs.traces.append(load_trace(where))
+    else:
+        from paritykit.reports.json_report import read_json
+
+        inputs.results = read_json(where)  # a `parity run --json` report, or a clear error
+
+
+def load_results(path: Path) -> tuple[list[Result], int]:
+    """The results of a ``results.jsonl`` file and how many lines were skipped as incomplete.
+
+    Raises :class:`ParityError` when the file has lines but none is a result.
+    """
+    try:
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except UnicodeDecodeError as exc:
+        raise ParityError(f"{path}: not a {RESULTS_NAME} file (not UTF-8 text: {exc})") from exc
+    results = read_results(path)
+    skipped = sum(not _is_result_line(line) for line in lines)
+    if lines and not results:
+        raise ParityError(f"{path}: no line is a result; expected the {RESULTS_NAME} that "
+                          f"`parity run --artifact-dir DIR` writes")
+    return results, skipped
+
+
+def _is_result_line(line: str) -> bool:
+    try:
+        Result.from_dict(json.loads(line))
+    except (ValueError, KeyError, TypeError):
+        return False
+    return True
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParityError(f"{path}: not valid JSON ({exc})") from exc
+
+
+def _validate(path: Path, document: Any, schema: Mapping[str, Any], kind: str) -> None:
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(schema).iter_errors(document))
+    if error is not None:
+        field_path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}"
+                             for p in error.absolute_path).lstrip(".")
+        raise ParityError(f"{path}: not a valid {kind} file: {field_path or 'top level'}: "
+                          f"{error.message}")
+
+
+def load_bench(path: str | os.PathLike[str]) -> Bench:
+    """Read and check a ``bench.json`` file (schema ``paritykit-bench/1``)."""
+    where = Path(path)
+    document = _read_json(where)
+    _validate(where, document, BENCH_SCHEMA, BENCH_SCHEMA_ID)
+    known = set(BENCH_SCHEMA["properties"]["rows"]["items"]["properties"])
+    rows = tuple(
+        BenchRow(case=r["case"], backend=r["backend"], variant=r["variant"],
+                 label=r.get("label", ""), threads=r.get("threads"),
+                 median_s=r.get("median_s"), iqr_s=r.get("iqr_s"), ci_low_s=r.get("ci_low_s"),
+                 ci_high_s=r.get("ci_high_s"), repeats=r.get("repeats"),
+                 status=r.get("status", ""),
+                 extra={k: v for k, v in r.items() if k not in known})
+        for r in document["rows"])
+    return Bench(path=os.fspath(path), machine=document.get("machine") or {},
+                 created=document.get("created", ""), rows=rows,
+                 failures=tuple(document.get("failures", ())))
+
+
+def load_trace(path: str | os.PathLike[str]) -> Trace:
+    """Read and check a ``trace-<model>-<backend>.json`` file (schema ``paritykit-trace/1``)."""
+    where = Path(path)
+    document = _read_json(where)
+    _validate(where, document, TRACE_SCHEMA, TRACE_SCHEMA_ID)
+    rows = tuple(
+        TraceRow(module=r["module"], type=r.get("type", ""), status=r["status"],
+                 max_abs=r.get("max_abs"), max_rel=r.get("max_rel"),
+                 message=r.get("message", ""))
+        for r in document["rows"])
+    return Trace(path=os.fspath(path), model=document["model"], backend=document["backend"],
+                 first_mismatch=document.get("first_mismatch"), rows=rows,
+                 error=document.get("error", ""),
+                 stopped_early=document.get("stopped_early", False))
