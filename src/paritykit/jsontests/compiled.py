@@ -1,0 +1,110 @@
+"""Getting a module onto a backend through the compiled-module cache.
+
+Entries live at ``<artifact dir>/artifacts/<backend>/<key>/``
+(:class:`paritykit.cache.ArtifactCache`).
+The key hashes what decides the compiled output — never whether a file exists:
+
+- module files (``mlir``/``onnx``): the file's sha256, its kind and the compiler flags;
+- ``torch`` modules: the factory name, a hash of its source file, the weights (file sha256 +
+  scope, or the random seed), the input shapes/dtypes and the backend options;
+- always: the backend name, its package versions, a hash of paritykit's backend code and the
+  host CPU (IREE compiles for ``target-cpu=host``).
+
+``--force-recompile`` makes every lookup miss and replaces the entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import pathlib
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from paritykit.backend import Backend, Prepared
+from paritykit.cache import ArtifactCache, backend_source_hash, cache_key, host_id
+from paritykit.program import Program
+
+#: Written into a module-file entry: which file in it is the compiled artifact.
+ENTRY_INFO = "jsontest-module.json"
+
+
+@dataclass
+class Loaded:
+    """A module prepared on a backend; ``cache`` is hit / miss / forced / off."""
+
+    prepared: Prepared
+    cache: str
+
+
+def backend_parts(backend: Backend) -> dict[str, Any]:
+    """Cache-key parts that identify the backend build on this machine."""
+    return {"backend": backend.name, "versions": backend.versions(),
+            "code": backend_source_hash(type(backend)), "host": host_id()}
+
+
+def factory_source_hash(model: Any) -> str:
+    """A hash of the file defining the factory's module class (an edit recompiles)."""
+    try:
+        source = inspect.getsourcefile(type(model))
+    except TypeError:
+        source = None
+    data = pathlib.Path(source).read_bytes() if source else type(model).__qualname__.encode()
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def module_file_key(backend: Backend, kind: str, content_sha256: str,
+                    flags: Sequence[str]) -> str:
+    """The key of a compiled ``mlir``/``onnx`` file.
+
+    >>> from paritykit.registry import BACKENDS
+    >>> iree = BACKENDS.get("iree")
+    >>> module_file_key(iree, "mlir", "ab", ["-O1"]) != module_file_key(iree, "mlir", "ab", [])
+    True
+    """
+    return cache_key({"kind": kind, "content": content_sha256, "flags": list(flags),
+                      **backend_parts(backend)})
+
+
+def load_module_file(cache: ArtifactCache, backend: Backend, kind: str, path: pathlib.Path,
+                     key: str, flags: Sequence[str], options: dict[str, str]) -> Loaded:
+    """Compile ``path`` on ``backend`` through the cache (or reopen the cached artifact)."""
+    entry = cache.lookup(backend.name, key)
+    if entry is not None:
+        artifact = entry / json.loads((entry / ENTRY_INFO).read_text())["artifact"]
+        return Loaded(backend.prepare_module(artifact.suffix[1:], artifact, entry, (), options),
+                      "hit")
+    state = "forced" if cache.force else "miss"
+    staged = cache.staging(backend.name)
+    prepared = backend.prepare_module(kind, path, staged, flags, options)
+    artifact = prepared.artifact
+    if artifact is None or not artifact.resolve().is_relative_to(staged.resolve()):
+        return Loaded(prepared, "off")  # nothing compiled (e.g. ONNX Runtime reads the file)
+    relative = artifact.resolve().relative_to(staged.resolve())
+    (staged / ENTRY_INFO).write_text(json.dumps({"artifact": str(relative)}))
+    entry = cache.commit(backend.name, key, staged)
+    # Reopen from the committed entry so the artifact path named in results exists.
+    reopened = entry / relative
+    return Loaded(backend.prepare_module(reopened.suffix[1:], reopened, entry, (), options),
+                  state)
+
+
+def load_program(cache: ArtifactCache, backend: Backend, program: Program,
+                 key_parts: dict[str, Any], scratch: pathlib.Path) -> Loaded:
+    """Prepare a torch program on ``backend``, through the cache when the backend is cacheable."""
+    if not backend.cacheable:
+        scratch.mkdir(parents=True, exist_ok=True)
+        workdir = pathlib.Path(tempfile.mkdtemp(prefix=f"{backend.name}-", dir=scratch))
+        return Loaded(backend.prepare(program, workdir), "off")
+    key = cache_key({**key_parts, "options": program.options, **backend_parts(backend)})
+    entry = cache.lookup(backend.name, key)
+    if entry is not None:
+        return Loaded(backend.load(program, entry), "hit")
+    state = "forced" if cache.force else "miss"
+    staged = cache.staging(backend.name)
+    backend.prepare(program, staged)
+    entry = cache.commit(backend.name, key, staged)
+    return Loaded(backend.load(program, entry), state)

@@ -1,0 +1,337 @@
+"""Collecting JSON test definitions and running one (definition, backend) pair to a Result.
+
+Example::
+
+    options = JsonOptions(test_dir=Path("examples/json"), module_dir=Path("examples/json"),
+                          external_dir=Path("examples/json"))
+    for entry in collect(options, ["iree"]):
+        print(run_entry(entry, options).status)
+"""
+
+from __future__ import annotations
+
+import pathlib
+import shlex
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from paritykit.backend import Backend, Prepared
+from paritykit.cache import ArtifactCache
+from paritykit.compare import compare_outputs, message
+from paritykit.jsontests.argspec import ArgSpec, materialize
+from paritykit.jsontests.compiled import (
+    Loaded,
+    factory_source_hash,
+    load_module_file,
+    load_program,
+    module_file_key,
+)
+from paritykit.jsontests.definitions import (
+    DEFAULT_TIME_MARGIN,
+    DefinitionError,
+    TestDefinition,
+    find_definitions,
+    load_test,
+    shown_path,
+)
+from paritykit.jsontests.fetch import Fetcher, sha256_of
+from paritykit.jsontests.modules import ModuleDefinition, backends_for, load_factory, load_module
+from paritykit.jsontests.runargs import RunArgs, parse_run_args
+from paritykit.jsontests.weights import apply_weights
+from paritykit.result import Result, Status
+from paritykit.tolerance import Tolerance, default_tolerance
+
+
+@dataclass(frozen=True)
+class JsonOptions:
+    """The directories and switches of seed 003 (``--test-file-directory`` and friends)."""
+
+    test_dir: pathlib.Path
+    module_dir: pathlib.Path
+    external_dir: pathlib.Path
+    artifact_dir: pathlib.Path = pathlib.Path("artifacts")
+    force_recompile: bool = False
+    #: Overrides every definition's ``time_margin`` when set (``--benchmark-margin``).
+    time_margin: float | None = None
+    #: Time budget of one benchmark measurement (seconds).
+    benchmark_budget_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One runnable item: a definition on a backend, or a file that failed to load."""
+
+    file: str
+    name: str
+    backend: str | None
+    definition: TestDefinition | None = None
+    module: ModuleDefinition | None = None
+    error: str = ""
+    skip: str = ""
+    markers: tuple[str, ...] = field(default=())
+
+    @property
+    def id(self) -> str:
+        """``name[backend]`` (``name`` alone for a file that failed to load)."""
+        return f"{self.name}[{self.backend}]" if self.backend else self.name
+
+
+def collect(options: JsonOptions, candidates: Sequence[str]) -> list[Entry]:
+    """Every definition under the test directory × each candidate backend taking its module.
+
+    A file that fails to load becomes one Entry with ``error`` set (the others still run).
+    """
+    entries: list[Entry] = []
+    for path in find_definitions(options.test_dir):
+        shown = shown_path(path)
+        try:
+            definition = load_test(path, shown)
+            key = "module" if "module" in definition.raw else "modules"
+            if len(definition.modules) != 1:
+                raise DefinitionError(f"{shown}: $.{key}: {len(definition.modules)} modules "
+                                      "given; paritykit runs exactly one module per test")
+            module = load_module(definition.modules[0], options.module_dir,
+                                 f"{shown}: $.{key}[0]")
+        except DefinitionError as exc:
+            entries.append(Entry(shown, path.stem, None, error=str(exc)))
+            continue
+        markers = (definition.type, *definition.markers)
+        backends = backends_for(module, candidates)
+        if not backends:
+            entries.append(Entry(shown, definition.name, None, definition, module,
+                                 skip=f"no selected backend takes {module.kind} modules "
+                                      f"(selected: {', '.join(candidates) or 'none'})",
+                                 markers=markers))
+        entries.extend(Entry(shown, definition.name, b, definition, module, markers=markers)
+                       for b in backends)
+    return entries
+
+
+def run_entry(entry: Entry, options: JsonOptions) -> Result:
+    """Run one entry to a Result (never raises for a user mistake or a backend failure)."""
+    from paritykit.registry import BACKENDS
+
+    result = Result(case=entry.name, backend=entry.backend or "-", status=Status.PASS,
+                    base=entry.file)
+    if entry.error:
+        return _set(result, Status.RUN_ERROR, entry.error)
+    if entry.skip or entry.definition is None or entry.module is None or entry.backend is None:
+        return _set(result, Status.SKIPPED, entry.skip or "nothing to run")
+    backend = BACKENDS.get(entry.backend)
+    result.versions = backend.versions()
+    start = time.perf_counter()
+    try:
+        _run(result, entry.definition, entry.module, backend, options)
+    except DefinitionError as exc:
+        _set(result, Status.RUN_ERROR, str(exc))
+    except _Stage as stage:
+        cause = stage.__cause__ or stage
+        result.traceback = "".join(traceback.format_exception(cause))
+        headline = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+        _set(result, stage.status, f"{entry.id}: {stage.what} failed: "
+                                   f"{type(cause).__name__}: {headline}")
+    result.total_s = time.perf_counter() - start
+    return result
+
+
+class _Stage(Exception):
+    """Wraps a backend exception with the status of the stage it happened in."""
+
+    def __init__(self, status: Status, what: str) -> None:
+        super().__init__(what)
+        self.status, self.what = status, what
+
+
+def _set(result: Result, status: Status, text: str) -> Result:
+    result.status, result.message = status, text
+    return result
+
+
+def _stage(status: Status, what: str, fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except DefinitionError:
+        raise
+    except Exception as exc:
+        raise _Stage(status, what) from exc
+
+
+def _arrays(specs: Sequence[ArgSpec], definition: TestDefinition,
+            fetcher: Fetcher) -> list[np.ndarray]:
+    arrays = []
+    for spec in specs:
+        try:
+            arrays.append(materialize(spec, fetcher.resolve, fetcher.fetch))
+        except (ValueError, FileNotFoundError) as exc:
+            text = str(exc)
+            where = "" if text.startswith(spec.path) else f"{spec.path}: "
+            raise DefinitionError(f"{definition.file}: {where}{text}") from None
+    return arrays
+
+
+def _run(result: Result, definition: TestDefinition, module: ModuleDefinition,
+         backend: Backend, options: JsonOptions) -> None:
+    run_args = parse_run_args(definition.run_args)
+    if not run_args.on_cpu:
+        _set(result, Status.SKIPPED, f"run_args --device={run_args.device}: not on this machine "
+                                     "(paritykit runs JSON tests on the CPU)")
+        return
+    fetcher = Fetcher(options.external_dir, options.artifact_dir)
+    inputs = _arrays(definition.inputs, definition, fetcher)
+    if module.kind == "torch" and not inputs:
+        raise DefinitionError(f"{definition.file}: $.inputs: a test of a torch module needs "
+                              "inputs (they are the example inputs of its export)")
+    start = time.perf_counter()
+    loaded = _load(definition, module, backend, options, fetcher, inputs, run_args)
+    result.prepare_s = time.perf_counter() - start
+    result.cache = loaded.cache
+    prepared = loaded.prepared
+    result.device = prepared.device
+    result.stats = dict(prepared.stats)
+    if prepared.artifact is not None:
+        result.artifact = str(prepared.artifact)
+    check = {"quality": _quality, "benchmark": _benchmark, "compstat": _compstat}
+    check[definition.type](result, definition, prepared, inputs, fetcher, options)
+
+
+def _load(definition: TestDefinition, module: ModuleDefinition, backend: Backend,
+          options: JsonOptions, fetcher: Fetcher, inputs: list[np.ndarray],
+          run_args: RunArgs) -> Loaded:
+    cache = ArtifactCache(options.artifact_dir, options.force_recompile)
+    iree = backend.name == "iree"  # compiler_flags and run_args are iree's
+    if module.kind != "torch":
+        if definition.weights:
+            raise DefinitionError(f"{definition.file}: $.weights: weights are supported for "
+                                  f"torch modules only; {module.name} is an {module.kind} file")
+        path = fetcher.fetch(module.source, module.sha256, f"{module.file}: $.{module.kind}")
+        flags = module.compiler_flags if iree else ()
+        runtime = {"driver": run_args.iree_driver, "function": run_args.function or ""} \
+            if iree else {}
+        key = module_file_key(backend, module.kind, sha256_of(path), flags)
+        loaded: Loaded = _stage(Status.LOWER_ERROR, "compile", lambda: load_module_file(
+            cache, backend, module.kind, path, key, flags, runtime))
+        return loaded
+    model = load_factory(module, options.module_dir)
+    weights = [apply_weights(model, w, definition.file, fetcher.fetch)
+               for w in definition.weights]
+    import torch
+
+    from paritykit.program import Program
+
+    example = tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in inputs)
+    program_options = {"driver": run_args.iree_driver,
+                       "flags": shlex.join(module.compiler_flags)} if iree else {}
+    program = Program(definition.name, model, example, options=program_options)
+    parts = {"kind": "torch", "factory": module.source, "code": factory_source_hash(model),
+             "weights": weights, "inputs": [(list(a.shape), str(a.dtype)) for a in inputs]}
+    scratch = options.artifact_dir / "work"
+    _stage(Status.EXPORT_ERROR, "torch.export", program.exported)
+    loaded = _stage(Status.LOWER_ERROR, "prepare",
+                    lambda: load_program(cache, backend, program, parts, scratch))
+    return loaded
+
+
+def _retype(outputs: list[np.ndarray], expected: list[np.ndarray]) -> list[np.ndarray]:
+    # IREE integers are signless: a ui8 result comes back as int8 with the same bits.
+    fixed = []
+    for out, exp in zip(outputs, expected, strict=False):
+        if (out.dtype != exp.dtype and out.dtype.kind in "iu" and exp.dtype.kind in "iu"
+                and out.dtype.itemsize == exp.dtype.itemsize):
+            out = out.view(exp.dtype)
+        fixed.append(out)
+    return fixed + outputs[len(fixed):]
+
+
+def _tolerance(definition: TestDefinition) -> Callable[[str], Tolerance]:
+    def resolve(dtype: str) -> Tolerance:
+        default = default_tolerance(dtype)
+        if definition.atol is None and definition.rtol is None:
+            return default
+        atol = default.atol if definition.atol is None else definition.atol
+        rtol = default.rtol if definition.rtol is None else definition.rtol
+        return Tolerance(atol, rtol, f"{definition.file} atol/rtol")
+    return resolve
+
+
+def _quality(result: Result, definition: TestDefinition, prepared: Prepared,
+             inputs: list[np.ndarray], fetcher: Fetcher, options: JsonOptions) -> None:
+    expected = _arrays(definition.expected_outputs, definition, fetcher)
+    start = time.perf_counter()
+    outputs = _stage(Status.RUN_ERROR, "run", lambda: prepared.run(inputs))
+    result.run_s = time.perf_counter() - start
+    comparison = compare_outputs(_retype(list(outputs), expected), expected,
+                                 _tolerance(definition))
+    result.record_comparison(comparison)
+    if not comparison.ok:
+        _set(result, Status.MISMATCH, message(definition.name, result.backend, comparison))
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.4g} ms"
+
+
+def _benchmark(result: Result, definition: TestDefinition, prepared: Prepared,
+               inputs: list[np.ndarray], fetcher: Fetcher, options: JsonOptions) -> None:
+    from paritykit.timing import measure
+
+    _stage(Status.RUN_ERROR, "run", lambda: prepared.run(inputs))
+    timing = _stage(Status.RUN_ERROR, "benchmark", lambda: measure(
+        lambda: prepared.run(inputs), budget_s=options.benchmark_budget_s))
+    result.run_s = timing.median_s
+    result.stats.update({"median_ms": timing.median_s * 1e3, "iqr_ms": timing.iqr_s * 1e3,
+                         "repeats": timing.repeats})
+    summary = (f"{definition.name} @ {result.backend}: median {_ms(timing.median_s)}, "
+               f"IQR {_ms(timing.iqr_s)} over {timing.repeats} samples")
+    golden = definition.golden_time_ms
+    if golden is None:
+        result.message = f"{summary}; no golden_time_ms to check against"
+        return
+    margin = options.time_margin if options.time_margin is not None else (
+        definition.time_margin if definition.time_margin is not None else DEFAULT_TIME_MARGIN)
+    limit_ms = golden * (1 + margin)
+    result.stats.update({"golden_time_ms": golden, "limit_ms": limit_ms})
+    verdict = (f"golden_time_ms {golden:.4g} ms + {margin:.0%} = {limit_ms:.4g} ms")
+    if timing.median_s * 1e3 > limit_ms:
+        _set(result, Status.MISMATCH, f"{summary}; slower than {verdict}")
+    else:
+        result.message = f"{summary}; within {verdict}"
+
+
+def _compstat(result: Result, definition: TestDefinition, prepared: Prepared,
+              inputs: list[np.ndarray], fetcher: Fetcher, options: JsonOptions) -> None:
+    measured: dict[str, float | None] = {
+        "golden_dispatch_count": prepared.stats.get("dispatches"),
+        "golden_binary_size": (prepared.artifact.stat().st_size
+                               if prepared.artifact is not None and prepared.artifact.is_file()
+                               else None),
+    }
+    names = {"golden_dispatch_count": "dispatch count", "golden_binary_size": "binary size"}
+    why = {"golden_dispatch_count": f"{result.backend} reports no dispatch count (IREE's "
+                                    "compiler statistics are the only source)",
+           "golden_binary_size": f"{result.backend} writes no compiled artifact to measure"}
+    lines, failed, unavailable = [], False, []
+    for key in ("golden_dispatch_count", "golden_binary_size"):
+        golden = getattr(definition, key)
+        if golden is None:
+            continue
+        value = measured[key]
+        if value is None:
+            unavailable.append(why[key])
+            continue
+        result.stats[key.removeprefix("golden_")] = value
+        over = value > golden
+        failed |= over
+        lines.append(f"{names[key]} {value:g} {'exceeds' if over else 'within'} "
+                     f"{key} {golden:g}")
+    head = f"{definition.name} @ {result.backend}: "
+    if not lines:
+        _set(result, Status.SKIPPED, head + ("; ".join(unavailable) or
+                                             "no golden_dispatch_count or golden_binary_size"))
+        return
+    text = head + "; ".join(lines + [f"not checked: {u}" for u in unavailable])
+    _set(result, Status.MISMATCH if failed else Status.PASS, text)
