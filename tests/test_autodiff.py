@@ -26,6 +26,7 @@ KNOWN_UNSUPPORTED = {
     ("torch", "eval_empty_is_noop"): "eager",
     ("torch", "eval_materializes_all_arrays"): "eager",
     ("mlx", "finite_diff_conv1d_fwd"): "Not implemented for Convolution",
+    ("mlx", "finite_diff_conv2d_fwd"): "Not implemented for Convolution",
 }
 #: The lightest framework here, for the mutant tests (JAX compiles every op: slowest).
 BASE = next((n for n in ("mlx", "torch", "jax") if n in AVAILABLE), AVAILABLE[0])
@@ -98,6 +99,38 @@ def test_wrong_gradient_rule_in_a_mutant_framework_is_caught() -> None:
     assert "argument 0 element (0,)" in bad.message and "rev order 1" in bad.message
     assert "fwd order 1" in bad.message
     assert results["finite_diff_exp"].status == PASS  # only sin's rule is wrong
+
+
+class _WrongConv2dVocab(_WrongSinVocab):
+    """The native conv2d with the right value but twice the weight gradient (x's is right)."""
+
+    def conv2d(self, x: Any, w: Any) -> Any:
+        v = self.real
+        # conv(x, sg(w)) + 2·conv(sg(x), w - sg(w)): the second term is 0 in value, 2·dW in
+        # reverse mode.
+        wrong = v.conv2d(v.stop_gradient(x), v.xp.subtract(w, v.stop_gradient(w)))
+        return v.add(v.conv2d(x, v.stop_gradient(w)), v.scale(wrong, 2.0))
+
+
+def test_wrong_conv2d_weight_gradient_is_caught() -> None:
+    results = {r.check: r for r in run_checks([_mutant(vocab=_WrongConv2dVocab)])}
+    bad = results["finite_diff_conv2d_rev"]
+    assert bad.status == FAIL, bad.message
+    assert "rev order 1: argument 1 element" in bad.message and "argument 0" not in bad.message
+    assert results["finite_diff_conv1d_rev"].status == PASS  # only conv2d's rule is wrong
+
+
+@pytest.mark.parametrize("framework", AVAILABLE)
+def test_native_conv2d_values_match_the_numpy_definition(framework: str) -> None:
+    """Layouts (NCHW vs MLX's NHWC) are right: each framework's conv2d equals the oracle's."""
+    adapter = ADAPTERS.get(framework)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 5, 6)).astype(np.float32)
+    w = rng.standard_normal((3, 2, 3, 2)).astype(np.float32)
+    got = adapter.to_numpy(adapter.vocab.conv2d(adapter.asarray(x), adapter.asarray(w)))
+    want = NumpyVocab().conv2d(x.astype(np.float64), w.astype(np.float64))
+    assert got.shape == (3, 3, 5)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("framework", AVAILABLE)

@@ -28,6 +28,22 @@ class NotDifferentiable(Exception):
     """The case has nothing to differentiate (no float output, input or parameter in the loss)."""
 
 
+def parameter_leaves(module: torch.nn.Module) -> list[tuple[str, torch.Tensor]]:
+    """The parameters the loss is differentiated by: floating-point ones, in module order."""
+    return [(name, p) for name, p in module.named_parameters() if p.is_floating_point()]
+
+
+def draw_cotangents(outputs: Sequence[tuple[Sequence[int], torch.dtype]], run_seed: int,
+                    case_id: str) -> list[torch.Tensor]:
+    """The seeded cotangents for outputs of these (shape, dtype)s, one per tracked float output.
+
+    Backends that differentiate outside torch draw them here too, so every side weights the
+    outputs identically.
+    """
+    with seeded(run_seed, case_id + "/cotangent"):
+        return [randn(*shape, dtype=dtype) for shape, dtype in outputs]
+
+
 def torch_gradients(fn: Callable[..., Any], module: torch.nn.Module,
                     inputs: Sequence[torch.Tensor], run_seed: int,
                     case_id: str) -> list[tuple[str, np.ndarray]]:
@@ -43,7 +59,7 @@ def torch_gradients(fn: Callable[..., Any], module: torch.nn.Module,
             x = x.detach().clone().requires_grad_(True)
             leaves.append((f"input {i}", x))
         args.append(x)
-    leaves += [(name, p) for name, p in module.named_parameters() if p.is_floating_point()]
+    leaves += parameter_leaves(module)
     if not leaves:
         raise NotDifferentiable("no floating-point input or parameter")
     with torch.enable_grad():
@@ -51,8 +67,7 @@ def torch_gradients(fn: Callable[..., Any], module: torch.nn.Module,
                    if o.is_floating_point() and o.requires_grad]
         if not outputs:
             raise NotDifferentiable("no floating-point output depends on an input or parameter")
-        with seeded(run_seed, case_id + "/cotangent"):
-            cotangents = [randn(*o.shape, dtype=o.dtype) for o in outputs]
+        cotangents = draw_cotangents([(o.shape, o.dtype) for o in outputs], run_seed, case_id)
         loss = sum(((o * c).sum() for o, c in zip(outputs, cotangents, strict=True)),
                    torch.zeros(()))
         grads = torch.autograd.grad(loss, [t for _, t in leaves], allow_unused=True)

@@ -423,9 +423,15 @@ def finite_diff_attention(a: TransformAdapter) -> str:
                [_rand(3, 4, seed=3), _rand(3, 4, seed=4), _rand(3, 4, seed=5)])
 
 
-def _conv(a: TransformAdapter, mode: str) -> str:
-    report = check_grads(lambda v, x, w: v.conv1d(x, w), [_rand(2, 7, seed=6),
-                         _rand(3, 2, 3, seed=7)], modes=(mode,), framework=a)
+def _conv(a: TransformAdapter, mode: str, dims: int = 1) -> str:
+    if dims == 1:
+        fn: Callable[..., Any] = lambda v, x, w: v.conv1d(x, w)  # noqa: E731
+        args = [_rand(2, 7, seed=6), _rand(3, 2, 3, seed=7)]
+    else:
+        # Non-square input and kernel: a swapped H/W axis in a layout change cannot hide.
+        fn = lambda v, x, w: v.conv2d(x, w)  # noqa: E731
+        args = [_rand(2, 5, 6, seed=8), _rand(3, 2, 3, 2, seed=9)]
+    report = check_grads(fn, args, modes=(mode,), framework=a)
     if not report.ok:
         raise CheckFailed(report.message)
     return f"{report.checked} values"
@@ -441,6 +447,18 @@ def finite_diff_conv1d_rev(a: TransformAdapter) -> str:
 def finite_diff_conv1d_fwd(a: TransformAdapter) -> str:
     """The same convolution in forward mode (separate: MLX has no jvp rule for it)."""
     return _conv(a, "fwd")
+
+
+@check("finite_diff")
+def finite_diff_conv2d_rev(a: TransformAdapter) -> str:
+    """The framework's native 2-D convolution, (2, 5, 6) input, (3, 2, 3, 2) weight: reverse."""
+    return _conv(a, "rev", dims=2)
+
+
+@check("finite_diff")
+def finite_diff_conv2d_fwd(a: TransformAdapter) -> str:
+    """The same 2-D convolution in forward mode."""
+    return _conv(a, "fwd", dims=2)
 
 
 def run_check(chk: Check, adapter: TransformAdapter) -> CheckResult:

@@ -28,6 +28,13 @@ class JaxVocab(Vocab):
 
         return jax.lax.conv_general_dilated(x[None], w, window_strides=(1,), padding="VALID")[0]
 
+    def conv2d(self, x: Any, w: Any) -> Any:
+        """``jax.lax.conv_general_dilated`` (NCHW/OIHW layouts, batch of one)."""
+        import jax
+
+        return jax.lax.conv_general_dilated(x[None], w, window_strides=(1, 1),
+                                            padding="VALID")[0]
+
     def stop_gradient(self, x: Any) -> Any:
         """``jax.lax.stop_gradient``."""
         import jax

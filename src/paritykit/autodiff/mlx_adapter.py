@@ -33,6 +33,14 @@ class MlxVocab(Vocab):
         out = mx.conv1d(mx.expand_dims(mx.transpose(x), 0), mx.transpose(w, (0, 2, 1)))
         return mx.transpose(out[0])
 
+    def conv2d(self, x: Any, w: Any) -> Any:
+        """``mx.conv2d``, which is channels-last: x (C, H, W) → (1, H, W, C), w OIHW → OHWI, and
+        the (1, H', W', C_out) result back to (C_out, H', W')."""
+        mx = self.xp
+        out = mx.conv2d(mx.expand_dims(mx.transpose(x, (1, 2, 0)), 0),
+                        mx.transpose(w, (0, 2, 3, 1)))
+        return mx.transpose(out[0], (2, 0, 1))
+
     def stop_gradient(self, x: Any) -> Any:
         """``mx.stop_gradient``."""
         return self.xp.stop_gradient(x)

@@ -57,6 +57,12 @@ class TorchVocab(Vocab):
 
         return F.conv1d(x.unsqueeze(0), w)[0]
 
+    def conv2d(self, x: Any, w: Any) -> Any:
+        """``torch.nn.functional.conv2d`` (NCHW, batch of one)."""
+        import torch.nn.functional as F
+
+        return F.conv2d(x.unsqueeze(0), w)[0]
+
     def stop_gradient(self, x: Any) -> Any:
         """``x.detach()``."""
         return x.detach()

@@ -108,6 +108,24 @@ class Vocab:
             out = self.add(out, self.matmul(w[:, :, j], x[:, j:j + n]))
         return out
 
+    def conv2d(self, x: Any, w: Any) -> Any:
+        """'Valid' 2-D cross-correlation of x (C_in, H, W) with w (C_out, C_in, KH, KW).
+
+        The result is (C_out, H-KH+1, W-KW+1). Defined as one matmul per kernel tap over the
+        shifted input window (the NumPy oracle's definition); framework vocabularies override it
+        with their native 2-D convolution (NCHW or NHWC), whose gradient rule is then checked.
+        """
+        c_in, h, wd = x.shape
+        kh, kw = w.shape[-2], w.shape[-1]
+        oh, ow = h - kh + 1, wd - kw + 1
+        out = None
+        for i in range(kh):
+            for j in range(kw):
+                window = self.xp.reshape(x[:, i:i + oh, j:j + ow], (c_in, oh * ow))
+                tap = self.matmul(w[:, :, i, j], window)
+                out = tap if out is None else self.add(out, tap)
+        return self.xp.reshape(out, (w.shape[0], oh, ow))
+
     def stop_gradient(self, x: Any) -> Any:
         """``x`` treated as a constant by differentiation (identity in value)."""
         return x

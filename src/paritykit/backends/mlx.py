@@ -86,6 +86,7 @@ class MlxBackend(Backend):
         why="MLX has float64 on the CPU only, where exp/erf/sin are float32-accurate;"
             " complex is not lowered",
     )
+    supports_grad = True
 
     def is_available(self) -> str | None:
         """Needs ``mlx.core`` with its native library (``mlx[cpu]`` on Linux)."""
@@ -102,6 +103,21 @@ class MlxBackend(Backend):
         """What MLX sees (not torch): the CPU, and a Metal or CUDA GPU where MLX has one."""
         found = mlx_devices()
         return [d for d in self.capabilities.devices if d in found]
+
+    def gradients(self, program: Program, run_seed: int) -> list[tuple[str, np.ndarray]]:
+        """The ``--grad`` loss differentiated by MLX: ``mx.vjp`` through the lowered graph as a
+        function of the float inputs and the parameters (see ``_mlx/grad.py``)."""
+        import mlx.core as mx
+
+        from paritykit.backends._mlx import lower
+        from paritykit.backends._mlx.grad import vjp_gradients
+        from paritykit.dtypes import to_numpy
+
+        device = self.pick_device(program)
+        graph = lower(program.exported(), float64=device == "cpu")
+        with mx.stream(mx.cpu if device == "cpu" else mx.gpu):
+            return vjp_gradients(graph, [to_numpy(t) for t in program.example_inputs],
+                                 program.module, run_seed, program.name)
 
     def prepare(self, program: Program, workdir: pathlib.Path) -> Prepared:
         """Decompose, lower every node (unknown ops fail here), write the listing."""

@@ -68,6 +68,14 @@ def mx_dtype(dtype: torch.dtype) -> mx.Dtype:
         raise LoweringError(f"MLX has no dtype for torch {dtype}") from None
 
 
+def torch_dtype(dtype: mx.Dtype) -> torch.dtype:
+    """The torch dtype of an MLX dtype (the inverse of :func:`mx_dtype`)."""
+    for t, m in _TORCH_TO_MX.items():
+        if m == dtype:
+            return t
+    raise LoweringError(f"torch has no dtype for MLX {dtype}")
+
+
 def is_float(x: mx.array) -> bool:
     """True for floating-point arrays."""
     return mx.issubdtype(x.dtype, mx.floating)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import mlx.core as mx
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.export.graph_signature import InputKind, OutputKind
 
-from paritykit.backends._mlx import convert
+from paritykit.backends._mlx import convert, dataflow
 from paritykit.backends._mlx.core import LOWERINGS, Lowering, LoweringError, mx_dtype
 
 Env = list[Any]
@@ -94,7 +94,10 @@ def _cast(value: Any, dtypes: tuple[Any, ...]) -> Any:
     # the exported graph knows torch's result dtype, so every result is brought to it.
     if isinstance(value, mx.array):
         want = dtypes[0]
-        return value if want is None or value.dtype == want else value.astype(want)
+        value = value if want is None or value.dtype == want else value.astype(want)
+        # Integers carry no gradient (as in torch); MLX would try to differentiate a gather
+        # w.r.t. an index computed from a float input and fail ("VJP with respect to indices").
+        return value if mx.issubdtype(value.dtype, mx.floating) else mx.stop_gradient(value)
     if isinstance(value, (tuple, list)) and len(value) == len(dtypes):
         return type(value)(_cast(v, (d,)) for v, d in zip(value, dtypes, strict=True))
     return value
@@ -160,7 +163,10 @@ class LoweredGraph:
     """The closure over the graph: ``run(*arrays) -> list[mx.array]``.
 
     ``ops`` counts every call_function target (ATen ops and the size arithmetic);
-    ``lowered`` counts the nodes that went through the ATen → MLX table.
+    ``lowered`` counts the nodes that went through the ATen → MLX table. ``parameters`` maps
+    each parameter's name (``op.weight``) to its slot, so :meth:`run_with` can take it as an
+    argument (what ``--grad`` differentiates); ``grad_outputs`` says which outputs torch's
+    autograd would track (see :func:`paritykit.backends._mlx.dataflow.tracked`).
     """
 
     size: int
@@ -172,17 +178,32 @@ class LoweredGraph:
     ops: Counter[str]
     nodes: int
     lowered: int
+    parameters: dict[str, int] = field(default_factory=dict)
+    grad_outputs: list[bool] = field(default_factory=list)
 
     def run(self, *inputs: mx.array) -> list[mx.array]:
         """Evaluate the steps lazily (MLX builds a graph; ``mx.eval`` forces it)."""
+        return self.run_with(inputs, {})
+
+    def run_with(self, inputs: Sequence[mx.array], state: dict[int, mx.array]) -> list[mx.array]:
+        """:meth:`run` with some constants (by slot, e.g. parameters) replaced by ``state``."""
+        env = self.environment(inputs, state)
+        return [_as_array(out(env)) for out in self.outputs]
+
+    def environment(self, inputs: Sequence[mx.array], state: dict[int, mx.array]) -> Env:
+        """Every node's value after one (lazy) pass: what the outputs read from."""
         env: Env = [None] * self.size
         for slot, value in self.constants:
-            env[slot] = value
+            env[slot] = state.get(slot, value)
         for slot, value in zip(self.inputs, inputs, strict=True):
             env[slot] = value
         for step in self.steps:
             step(env)
-        return [_as_array(out(env)) for out in self.outputs]
+        return env
+
+    def constant(self, slot: int) -> mx.array:
+        """The value a constant slot (parameter, buffer) holds."""
+        return next(value for s, value in self.constants if s == slot)
 
 
 def _as_array(value: Any) -> mx.array:
@@ -209,6 +230,9 @@ def lower(ep: torch.export.ExportedProgram, float64: bool = True) -> LoweredGrap
     outputs: list[Resolver] = []
     lines: list[str] = []
     ops: Counter[str] = Counter()
+    parameters: dict[str, int] = {}
+    leaves: set[torch.fx.Node] = set()
+    grad_outputs: list[bool] = []
     specs = iter(ep.graph_signature.input_specs)
     for node in graph.nodes:
         slots[node] = len(slots)
@@ -216,8 +240,12 @@ def lower(ep: torch.export.ExportedProgram, float64: bool = True) -> LoweredGrap
             spec = next(specs)
             if spec.kind == InputKind.USER_INPUT:
                 inputs.append(slots[node])
+                leaves.add(node)
                 lines.append(f"%{node.name} = input {len(inputs) - 1}")
             else:
+                if spec.kind == InputKind.PARAMETER and spec.target is not None:
+                    parameters[spec.target] = slots[node]
+                    leaves.add(node)
                 constants.append((slots[node], _state_array(ep, spec.kind, spec.target)))
                 lines.append(f"%{node.name} = {spec.kind.name.lower()} {spec.target}")
         elif node.op == "call_function":
@@ -227,15 +255,17 @@ def lower(ep: torch.export.ExportedProgram, float64: bool = True) -> LoweredGrap
                          f"  # {_lowering_name(node.target)}")
         elif node.op == "output":
             kinds = [s.kind for s in ep.graph_signature.output_specs]
+            tracked = dataflow.tracked(graph, leaves)
             for kind, value in zip(kinds, node.args[0], strict=True):
                 if kind == OutputKind.USER_OUTPUT:
                     outputs.append(_resolver(value, slots))
+                    grad_outputs.append(isinstance(value, torch.fx.Node) and value in tracked)
             lines.append(f"return {_show(node)}")
         else:
             raise LoweringError(f"unexpected graph node {node.op} {node.target}")
     lowered = sum(1 for n in graph.nodes if n.op == "call_function" and n.target in LOWERINGS)
     return LoweredGraph(len(slots), constants, inputs, steps, outputs, "\n".join(lines) + "\n",
-                        ops, len(graph.nodes), lowered)
+                        ops, len(graph.nodes), lowered, parameters, grad_outputs)
 
 
 def _refuse_float64(graph: torch.fx.Graph) -> None:

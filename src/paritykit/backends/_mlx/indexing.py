@@ -58,8 +58,15 @@ def index_select(x: mx.array, d: int, index: mx.array) -> mx.array:
 @lowers(aten.embedding.default)
 def embedding(weight: mx.array, indices: mx.array, padding_idx: int = -1,
               scale_grad_by_freq: bool = False, sparse: bool = False) -> mx.array:
-    """Rows of ``weight`` (``padding_idx`` only matters for gradients)."""
-    return mx.take(weight, indices, axis=0)
+    """Rows of ``weight``; rows looked up at ``padding_idx`` pass no gradient back, as in torch.
+
+    ``scale_grad_by_freq`` is not modelled (its gradient would differ; the value does not).
+    """
+    rows = mx.take(weight, indices, axis=0)
+    if padding_idx < 0:
+        return rows
+    padded = mx.expand_dims(indices == padding_idx, -1)
+    return mx.where(padded, mx.stop_gradient(rows), rows)
 
 
 def _coords(index: mx.array, d: int) -> tuple[mx.array, ...]:

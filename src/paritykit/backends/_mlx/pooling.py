@@ -100,11 +100,13 @@ def _lowest(dtype: mx.Dtype) -> mx.array:
 
 def _max(x: mx.array, w: Windows, sizes: Sequence[int]) -> tuple[mx.array, mx.array]:
     g = mx.where(mx.array(_mask(w)), _gather(x, w), _lowest(x.dtype))
-    arg = mx.argmax(g, axis=-1, keepdims=True)
+    # The winner's position carries no gradient (MLX cannot differentiate a gather w.r.t. it);
+    # the value's gradient flows back through the gather of ``g``, to the winner only.
+    arg = mx.argmax(mx.stop_gradient(g), axis=-1, keepdims=True)
     values = mx.take_along_axis(g, arg, axis=-1)[..., 0]
     if mx.issubdtype(x.dtype, mx.floating):
         # torch's scan takes every NaN it meets ("val > max || isnan(val)"): the last wins.
-        isnan = mx.isnan(g)
+        isnan = mx.isnan(mx.stop_gradient(g))
         nan = mx.any(isnan, axis=-1)
         last = g.shape[-1] - 1 - mx.argmax(isnan[..., ::-1], axis=-1, keepdims=True)
         values = mx.where(nan, mx.array(math.nan, dtype=x.dtype), values)

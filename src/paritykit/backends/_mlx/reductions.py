@@ -58,6 +58,7 @@ def _arg(x: mx.array, d: int | None, keepdim: bool, largest: bool) -> mx.array:
     if x.dtype == mx.bool_:
         x = x.astype(mx.int32)
     fn = mx.argmax if largest else mx.argmin
+    x = mx.stop_gradient(x)  # positions carry no gradient; MLX cannot gather w.r.t. them
     if d is None:
         out = fn(mx.reshape(x, (-1,)), axis=0)
         return mx.reshape(out, (1,) * x.ndim) if keepdim else out
@@ -180,7 +181,8 @@ def _sort_key(x: mx.array, descending: bool) -> mx.array:
 
 
 def _argsort(x: mx.array, axis: int, descending: bool) -> mx.array:
-    return mx.argsort(_sort_key(x, descending), axis=axis).astype(mx.int64)
+    # Positions carry no gradient; MLX cannot differentiate a gather w.r.t. its indices.
+    return mx.argsort(mx.stop_gradient(_sort_key(x, descending)), axis=axis).astype(mx.int64)
 
 
 @lowers(aten.sort.default, aten.sort.stable)
