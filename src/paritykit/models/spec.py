@@ -1,0 +1,111 @@
+"""``ModelSpec`` and the registry of built-in models.
+
+A spec pairs a name with a plain-data config (JSON-able) and two functions: one that builds the
+module from the config, one that makes deterministic example inputs. Weights are seeded inside a
+fork of torch's RNG, so building a model never disturbs the caller's random state.
+
+Example::
+
+    spec = get_model("mlp")
+    model = spec.build(seed=0)
+    (x,) = spec.example_inputs(seed=0, batch=2)
+    logits = model(x)                      # [2, 10]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from paritykit.errors import ParityError
+
+Builder = Callable[[Mapping[str, Any]], torch.nn.Module]
+InputMaker = Callable[..., tuple[torch.Tensor, ...]]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A built-in model: ``name``, ``kind`` ("language" | "vision" | "tabular"), plain ``config``.
+
+    Example::
+
+        model = get_model("resnet18").build(seed=1)                 # seeded random weights
+        model = get_model("resnet18").build(weights="r18.safetensors")  # an archive
+    """
+
+    name: str
+    kind: str
+    config: Mapping[str, Any]
+    description: str = ""
+    builder: Builder = field(default=lambda config: torch.nn.Identity(), repr=False,
+                             compare=False)
+    input_maker: InputMaker = field(default=lambda config, **kw: (), repr=False, compare=False)
+
+    def build(self, seed: int = 0, weights: str | os.PathLike[str] | None = None
+              ) -> torch.nn.Module:
+        """The module in eval mode: weights seeded by ``seed``, or loaded from ``weights``."""
+        from paritykit.models.weights import load_weights
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            module = self.builder(self.config)
+        if weights is not None:
+            load_weights(module, weights)
+        return module.eval()
+
+    def example_inputs(self, seed: int = 0, batch: int = 1, tokens: int | None = None,
+                       image_size: int | None = None) -> tuple[torch.Tensor, ...]:
+        """Deterministic inputs: ``tokens`` sets the sequence length of language models (default
+        16), ``image_size`` the height and width of vision models (default the config's)."""
+        if batch < 1:
+            raise ParityError(f"model {self.name}: batch must be at least 1, got {batch}")
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return self.input_maker(self.config, batch=batch, tokens=tokens,
+                                    image_size=image_size)
+
+    def config_json(self) -> str:
+        """The config as JSON text (configs are plain data)."""
+        return json.dumps(dict(self.config), indent=2, sort_keys=True)
+
+
+_MODELS: dict[str, ModelSpec] = {}
+
+
+def register_model(spec: ModelSpec) -> ModelSpec:
+    """Add a spec; a second spec with the same name is an error."""
+    if spec.name in _MODELS and _MODELS[spec.name] is not spec:
+        raise ParityError(f"model {spec.name!r} is registered twice; rename one of them")
+    _MODELS[spec.name] = spec
+    return spec
+
+
+#: The order in which the built-in models are listed.
+BUILTIN_ORDER = ("gpt2", "gpt2-tiny", "resnet18", "resnet34", "mobilenet_v2", "small_cnn", "mlp")
+
+
+def _discover() -> None:
+    # Importing the model modules registers their specs.
+    from paritykit.models import gpt2, mobilenet_v2, resnet, small  # noqa: F401
+
+
+def model_names() -> list[str]:
+    """Names of the models: the built-ins in :data:`BUILTIN_ORDER`, then any registered later."""
+    _discover()
+    return sorted(_MODELS, key=lambda n: (BUILTIN_ORDER.index(n) if n in BUILTIN_ORDER
+                                          else len(BUILTIN_ORDER)))
+
+
+def get_model(name: str) -> ModelSpec:
+    """The spec named ``name``; an unknown name is a ParityError listing the known ones."""
+    _discover()
+    try:
+        return _MODELS[name]
+    except KeyError:
+        raise ParityError(f"unknown model {name!r}; known models: "
+                          f"{', '.join(model_names())}") from None
