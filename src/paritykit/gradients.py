@@ -45,13 +45,47 @@ def draw_cotangents(outputs: Sequence[tuple[Sequence[int], torch.dtype]], run_se
 
 
 def torch_gradients(fn: Callable[..., Any], module: torch.nn.Module,
-                    inputs: Sequence[torch.Tensor], run_seed: int,
-                    case_id: str) -> list[tuple[str, np.ndarray]]:
+                    inputs: Sequence[torch.Tensor], run_seed: int, case_id: str, *,
+                    cotangent_dtypes: Sequence[torch.dtype] | None = None,
+                    ) -> list[tuple[str, np.ndarray]]:
     """``d sum(fn(*inputs) * cotangent) / d (float inputs, float parameters of module)``.
 
     ``fn`` is the module itself for the reference, or a compiled form of it; parameters are
     those of ``module`` (a compiled module shares them). Unused ones get zero gradients.
+    ``cotangent_dtypes`` draws the cotangents in other dtypes than the outputs' own (then casts
+    them): the float64 oracle uses the reference's dtypes, so both differentiate the same loss.
     """
+    with torch.enable_grad():
+        leaves, outputs = _tracked_forward(fn, module, inputs)
+        dtypes = [o.dtype for o in outputs] if cotangent_dtypes is None else cotangent_dtypes
+        if len(dtypes) != len(outputs):
+            raise ValueError(f"{len(outputs)} differentiable outputs but {len(dtypes)} "
+                             "cotangent dtypes")
+        drawn = draw_cotangents([(o.shape, d) for o, d in zip(outputs, dtypes, strict=True)],
+                                run_seed, case_id)
+        loss = sum(((o * c.to(o.dtype)).sum() for o, c in zip(outputs, drawn, strict=True)),
+                   torch.zeros(()))
+        grads = torch.autograd.grad(loss, [t for _, t in leaves], allow_unused=True)
+    return [(name, to_numpy(torch.zeros_like(t) if g is None else g.detach()))
+            for (name, t), g in zip(leaves, grads, strict=True)]
+
+
+def tracked_output_dtypes(module: torch.nn.Module,
+                          inputs: Sequence[torch.Tensor]) -> list[torch.dtype]:
+    """The dtypes of the outputs the loss sums over, in order (a forward pass, no backward).
+
+    >>> tracked_output_dtypes(torch.nn.Linear(2, 1).half(), [torch.ones(1, 2).half()])
+    [torch.float16]
+    """
+    with torch.enable_grad():
+        return [o.dtype for o in _tracked_forward(module, module, inputs)[1]]
+
+
+def _tracked_forward(fn: Callable[..., Any], module: torch.nn.Module,
+                     inputs: Sequence[torch.Tensor],
+                     ) -> tuple[list[tuple[str, torch.Tensor]], list[torch.Tensor]]:
+    """(leaves, outputs): float inputs made leaves, then the float outputs that depend on one
+    (call with grad enabled)."""
     leaves: list[tuple[str, torch.Tensor]] = []
     args = []
     for i, x in enumerate(inputs):
@@ -62,14 +96,7 @@ def torch_gradients(fn: Callable[..., Any], module: torch.nn.Module,
     leaves += parameter_leaves(module)
     if not leaves:
         raise NotDifferentiable("no floating-point input or parameter")
-    with torch.enable_grad():
-        outputs = [o for o in flatten_outputs(fn(*args))
-                   if o.is_floating_point() and o.requires_grad]
-        if not outputs:
-            raise NotDifferentiable("no floating-point output depends on an input or parameter")
-        cotangents = draw_cotangents([(o.shape, o.dtype) for o in outputs], run_seed, case_id)
-        loss = sum(((o * c).sum() for o, c in zip(outputs, cotangents, strict=True)),
-                   torch.zeros(()))
-        grads = torch.autograd.grad(loss, [t for _, t in leaves], allow_unused=True)
-    return [(name, to_numpy(torch.zeros_like(t) if g is None else g.detach()))
-            for (name, t), g in zip(leaves, grads, strict=True)]
+    outputs = [o for o in flatten_outputs(fn(*args)) if o.is_floating_point() and o.requires_grad]
+    if not outputs:
+        raise NotDifferentiable("no floating-point output depends on an input or parameter")
+    return leaves, outputs

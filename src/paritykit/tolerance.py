@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import math
 import pathlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,6 +63,8 @@ def sci(x: float) -> str:
     >>> sci(0.0021), sci(1e-5), sci(1.3e-6), sci(0.5)
     ('2.1e-3', '1e-5', '1.3e-6', '0.5')
     """
+    if not math.isfinite(x):
+        return str(x)
     if x == 0 or 1e-2 <= abs(x) < 1e4:
         return f"{x:.2g}"
     mantissa, exponent = f"{x:.1e}".split("e")

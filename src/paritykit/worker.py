@@ -21,9 +21,10 @@ from paritykit.artifacts import backend_dir, case_dir, link_or_copy, save_arrays
 from paritykit.backend import Backend, Prepared
 from paritykit.cache import ArtifactCache, backend_source_hash, cache_key, host_id
 from paritykit.cases import CASES, CaseRef
-from paritykit.compare import compare_input_sets, compare_outputs, message
+from paritykit.compare import compare_input_sets, message
 from paritykit.dtypes import to_numpy
 from paritykit.errors import ExportError
+from paritykit.grad_oracle import compare_gradients, oracle_gradients
 from paritykit.gradients import NotDifferentiable, torch_gradients
 from paritykit.program import Program
 from paritykit.reference import CaseMaterial, build_case
@@ -204,16 +205,16 @@ class Worker:
             result.stats["grad"] = f"not checked: eager autograd fails: {exc}"[:300]
             return
         got = backend.gradients(material.program, self.config.seed)
-        names = [name for name, _ in expected]
-        comparison = compare_outputs([g for _, g in got], [g for _, g in expected],
-                                     self._tolerances(result, material))
-        result.stats["grad"] = f"{len(names)} gradients: {', '.join(names)}"
-        result.stats["grad_max_abs_error"] = comparison.max_abs_error
-        if not comparison.ok:
+        verdict = compare_gradients(got, expected, self._tolerances(result, material),
+                                    lambda: oracle_gradients(material.model, material.inputs,
+                                                             self.config.seed, result.case))
+        result.stats["grad"] = verdict.note()
+        result.stats["grad_max_abs_error"] = verdict.comparison.max_abs_error
+        if verdict.judgements:
+            result.stats["grad_oracle"] = verdict.oracle_stats()
+        if not verdict.ok:
             result.status = Status.MISMATCH
-            text = message(result.case, result.backend, comparison)
-            where = names[comparison.output] if comparison.output is not None else "gradients"
-            result.message = text.replace(": ", f": gradient w.r.t. {where}: ", 1)
+            result.message = verdict.message(result.case, result.backend)
 
     def _prepare(self, backend: Backend, program: Program, material: CaseMaterial,
                  outdir: pathlib.Path, result: Result) -> Prepared:
