@@ -1,0 +1,111 @@
+"""Shared glue of every workload: one program through one backend's real protocol.
+
+``Program(name, module, example_inputs)`` → ``backend.prepare(program, workdir)`` →
+``prepared.run(numpy inputs)``; failures become an :class:`Outcome` with a status from the one
+taxonomy (EXPORT_ERROR, LOWER_ERROR, RUN_ERROR), never an exception.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from paritykit.backend import Prepared
+from paritykit.compare import Comparison, compare_outputs
+from paritykit.dtypes import to_numpy
+from paritykit.errors import ExportError
+from paritykit.program import Program
+from paritykit.registry import BACKENDS
+from paritykit.result import Status
+from paritykit.tolerance import CaseTolerance, Tolerance, ToleranceRules
+from paritykit.worker import error_message
+
+
+@dataclass
+class Outcome:
+    """What happened when one program went through one backend."""
+
+    status: Status
+    message: str = ""
+    traceback: str = ""
+    prepared: Prepared | None = None
+    outputs: list[np.ndarray] = field(default_factory=list)
+    prepare_s: float | None = None
+    run_s: float | None = None
+
+    @property
+    def ran(self) -> bool:
+        """True when the backend produced outputs."""
+        return self.prepared is not None and self.status is not Status.RUN_ERROR
+
+
+def numpy_inputs(inputs: Sequence[torch.Tensor]) -> list[np.ndarray]:
+    """Tensors as the NumPy arrays a Prepared takes."""
+    return [to_numpy(t.detach()) for t in inputs]
+
+
+def prepare(backend: str, program: Program, workdir: pathlib.Path, label: str) -> Outcome:
+    """Lower ``program`` on ``backend``; PASS here only means "prepared" (nothing compared yet).
+
+    ``label`` names the thing in messages (``model:mlp`` or ``model:mlp:fc1``).
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    try:
+        prepared = BACKENDS.get(backend).prepare(program, workdir)
+    except ExportError as exc:
+        return _failed(Status.EXPORT_ERROR, label, backend, "export failed", exc)
+    except Exception as exc:
+        return _failed(Status.LOWER_ERROR, label, backend, "lowering failed", exc)
+    return Outcome(Status.PASS, prepared=prepared, prepare_s=time.perf_counter() - start)
+
+
+def run(outcome: Outcome, inputs: list[np.ndarray], label: str, backend: str) -> Outcome:
+    """Run a prepared program once; a failure turns the outcome into RUN_ERROR."""
+    if outcome.prepared is None:
+        return outcome
+    start = time.perf_counter()
+    try:
+        outcome.outputs = list(outcome.prepared.run(inputs))
+    except Exception as exc:
+        failed = _failed(Status.RUN_ERROR, label, backend, "run failed", exc)
+        failed.prepared, failed.prepare_s = outcome.prepared, outcome.prepare_s
+        return failed
+    outcome.run_s = time.perf_counter() - start
+    return outcome
+
+
+def lower_and_run(backend: str, program: Program, workdir: pathlib.Path,
+                  label: str) -> Outcome:
+    """:func:`prepare` then :func:`run` on the program's own example inputs."""
+    outcome = prepare(backend, program, workdir, label)
+    return run(outcome, numpy_inputs(program.example_inputs), label, backend)
+
+
+def _failed(status: Status, label: str, backend: str, what: str,
+            exc: BaseException) -> Outcome:
+    return Outcome(status, message=error_message(label, backend, what, exc),
+                   traceback="".join(traceback.format_exception(exc)))
+
+
+def load_rules(path: str | None) -> ToleranceRules:
+    """The ``--tolerances`` rules file, or no rules."""
+    return ToleranceRules.load(path) if path else ToleranceRules()
+
+
+def resolver(rules: ToleranceRules, backend: str, case_id: str, base: str,
+             case: CaseTolerance | None) -> Callable[[str], Tolerance]:
+    """``dtype -> Tolerance`` with the rules file's precedence (``test`` matches case or base)."""
+    return rules.resolver(backend, case_id, base, case)
+
+
+def compare(got: Sequence[np.ndarray], expected: Sequence[np.ndarray],
+            tolerance_for: Callable[[str], Tolerance]) -> Comparison:
+    """The comparator of ``parity run`` (structure, shape, dtype, values)."""
+    return compare_outputs(list(got), list(expected), tolerance_for)

@@ -1,0 +1,142 @@
+"""One eval entry end to end: pick backends, run one job per backend, collect the data.
+
+Each backend's job runs through :func:`paritykit.evaluate.isolation.call` (its own process by
+default; always for backends with ``needs_own_process``, such as ``jax``), so a backend that
+fails, crashes or hangs costs its own result and the others still run. Nothing here prints:
+``on_progress`` is told what starts, the CLI renders what comes back.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from paritykit.evaluate import bench, isolation, run, trace, validate
+from paritykit.evaluate.common import failed_result, log_path
+from paritykit.evaluate.options import EvalOptions
+from paritykit.registry import BACKENDS
+from paritykit.result import Result, Status
+
+RESULTS_FILE = "results.jsonl"
+Progress = Callable[[str], None]
+
+#: workload -> (job run per backend, result of a job that crashed / timed out / raised)
+JOBS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
+    "validate": (validate.validate_backend, failed_result),
+    "trace": (trace.trace_backend, trace.failed_trace),
+    "bench": (bench.bench_backend, bench.failed_bench),
+    "run": (run.run_backend, run.failed_run),
+}
+
+
+@dataclass
+class EvalOutcome:
+    """Everything one entry produced (what the CLI prints and the tests read)."""
+
+    options: EvalOptions
+    backends: list[str]
+    skipped: dict[str, str] = field(default_factory=dict)
+    results: list[Result] = field(default_factory=list)
+    traces: list[trace.TraceReport] = field(default_factory=list)
+    bench: list[bench.BenchOutcome] = field(default_factory=list)
+    bench_path: pathlib.Path | None = None
+    runs: list[run.RunOutput] = field(default_factory=list)
+    eager: run.RunOutput | None = None
+    dumps: list[pathlib.Path] = field(default_factory=list)
+
+
+def pick_backends(requested: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
+    """(backends to run, {unavailable requested backend: why}); default: every available one."""
+    if not requested:
+        return BACKENDS.available(), {}
+    chosen, skipped = [], {}
+    for name in dict.fromkeys(requested):
+        info = BACKENDS.info(name)  # unknown names: RegistryError listing the known ones
+        if info.available:
+            chosen.append(name)
+        else:
+            skipped[name] = info.reason
+    return chosen, skipped
+
+
+def job(options: EvalOptions, workload: str, backend: str, threads: int) -> Any:
+    """One backend's job of ``workload`` (isolated unless ``options.isolate`` is off)."""
+    fn, failed = JOBS[workload]
+    if workload == "bench" and backend == "torch eager":
+        fn = bench.bench_reference
+    isolate = options.isolate or (backend in BACKENDS.names()
+                                  and BACKENDS.get(backend).needs_own_process)
+    args = (options,) if fn is bench.bench_reference else (options, backend)
+    return isolation.call(
+        fn, args, isolate=isolate, plugins=options.plugins, threads=threads,
+        timeout_s=options.timeout_s, log=log_path(options, backend.replace(" ", "-"), workload),
+        on_failure=lambda status, message, detail: failed(options, backend, status, message,
+                                                          detail))
+
+
+def execute(options: EvalOptions, on_progress: Progress = lambda _: None) -> EvalOutcome:
+    """Run ``options.workload`` for ``options.model`` on the chosen backends."""
+    from paritykit.evaluate import dump
+    from paritykit.evaluate.model import load_model
+
+    load_model(options, with_reference=False)  # a bad model name or --weights fails here, once
+    backends, skipped = pick_backends(options.backends)
+    outcome = EvalOutcome(options, backends, skipped)
+    if options.dumps_lowered:
+        path = dump.write_exported(options)
+        outcome.dumps += [path] if path else []
+    if options.dumps_activations:
+        outcome.dumps.append(dump.write_activations(options))
+    workload = options.workload
+    threads = options.threads[0]
+    if workload == "validate":
+        _validate(options, backends, skipped, outcome, on_progress)
+    elif workload == "trace":
+        for backend in backends:
+            on_progress(f"trace {options.model} on {backend}")
+            outcome.traces.append(job(options, "trace", backend, threads))
+    elif workload == "bench":
+        _bench(options, backends, outcome, on_progress)
+    else:
+        on_progress(f"run {options.model} in torch eager")
+        outcome.eager = run.run_eager(options)
+        for backend in backends:
+            on_progress(f"run {options.model} on {backend}")
+            outcome.runs.append(job(options, "run", backend, threads))
+    return outcome
+
+
+def _validate(options: EvalOptions, backends: list[str], skipped: dict[str, str],
+              outcome: EvalOutcome, on_progress: Progress) -> None:
+    from paritykit.store import ResultStore
+
+    store = ResultStore(pathlib.Path(options.artifact_dir, RESULTS_FILE), resume=True)
+    try:
+        for name, reason in skipped.items():
+            result = Result(options.case_id, name, Status.UNSUPPORTED, base=options.case_id,
+                            message=f"{options.case_id} @ {name}: unavailable — {reason}")
+            store.append(result)
+            outcome.results.append(result)
+        for backend in backends:
+            on_progress(f"validate {options.model} on {backend}")
+            result = job(options, "validate", backend, options.threads[0])
+            store.append(result)
+            outcome.results.append(result)
+    finally:
+        store.close()
+
+
+def _bench(options: EvalOptions, backends: list[str], outcome: EvalOutcome,
+           on_progress: Progress) -> None:
+    versions = {b: BACKENDS.get(b).versions() for b in backends}
+    for threads in options.threads:
+        pinned = options.with_backend_threads(threads)
+        on_progress(f"bench {options.model} in torch eager, {threads} thread(s)")
+        outcome.bench.append(job(pinned, "bench", "torch eager", threads))
+        for backend in backends:
+            on_progress(f"bench {options.model} on {backend}, {threads} thread(s)")
+            outcome.bench.append(job(pinned, "bench", backend, threads))
+    outcome.bench_path = bench.write(options, outcome.bench, versions)
+
