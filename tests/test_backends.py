@@ -74,3 +74,21 @@ def test_backend_passes(backend: str, case: str, artifact_root: pathlib.Path) ->
         batch_sizes = {v.shape[0] for k, v in actual.items()}
         assert len(actual) > 1
         assert len(batch_sizes) > 1
+
+
+@pytest.mark.parametrize("backend", ["torch-export", "onnxruntime", "openvino"])
+def test_program_returning_its_input_unchanged(backend: str, tmp_path: pathlib.Path) -> None:
+    """`parity eval --workload trace` lowers lone modules such as nn.Identity; the ONNX exporter
+    renames such an input ``NAME_orig``, which once made onnxruntime drop it from the feed."""
+    import numpy as np
+    import torch
+
+    from paritykit.program import Program
+
+    info = BACKENDS.info(backend)
+    if not info.available:
+        pytest.skip(info.reason)
+    program = Program("identity", torch.nn.Identity().eval(), (torch.zeros(2, 3),))
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    (out,) = BACKENDS.get(backend).prepare(program, tmp_path).run([x])
+    np.testing.assert_array_equal(out, x)

@@ -58,8 +58,12 @@ class OnnxRuntimePrepared(Prepared):
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         """Feed inputs by name (the exporter drops unused inputs) and return every output."""
         wanted = {i.name for i in self.session.get_inputs()}
-        feed = {name: value for name, value in zip(self.input_names, inputs, strict=True)
-                if name in wanted}
+        feed = {}
+        for name, value in zip(self.input_names, inputs, strict=True):
+            # An input returned unchanged as an output is renamed NAME_orig by the exporter.
+            session_name = name if name in wanted else f"{name}_orig"
+            if session_name in wanted:
+                feed[session_name] = value
         if not any(a.dtype == BF16 for a in feed.values()) and not self._bf16_outputs:
             return [np.asarray(o) for o in self.session.run(None, feed)]
         return self._run_bound(feed)
