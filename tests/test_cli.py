@@ -13,6 +13,7 @@ import re
 import shlex
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from html import escape as html_escape
 from typing import Any
 
 import numpy as np
@@ -58,15 +59,16 @@ def main_run(
         pytest.skip("onnxruntime backend not installed (pip install 'paritykit[onnxruntime]')")
     root = tmp_path_factory.mktemp("cli")
     out, report, junit = root / "out", root / "report.json", root / "junit.xml"
+    html = root / "report.html"
     with registries():
         code = main([
             "run", *RUN_CASES, "-b", ",".join(RUN_BACKENDS),
             "-p", str(USER_CASES), "-p", str(HARNESS_BACKENDS), "-j", "2",
             "--cache-dir", str(root / "cache"), "--artifact-dir", str(out),
-            "--json", str(report), "--junit", str(junit),
+            "--json", str(report), "--junit", str(junit), "--html", str(html),
         ])
     doc = read_report(report)
-    return {"code": code, "root": root, "out": out, "doc": doc, "junit": junit,
+    return {"code": code, "root": root, "out": out, "doc": doc, "junit": junit, "html": html,
             "results": by_key(doc["results"])}
 
 
@@ -280,6 +282,15 @@ def test_junit_report_parses(main_run: dict[str, Any]) -> None:
     assert not suites["paritykit.user-numpy"].findall("testcase/failure")
     names = {c.get("name") for c in suites["paritykit.user-numpy"].iter("testcase")}
     assert names == set(RUN_CASES)
+
+
+def test_html_report_written_by_run(main_run: dict[str, Any]) -> None:
+    page = main_run["html"].read_text(encoding="utf-8")
+    # Every case and backend of the run is in the matrix, and the MISMATCH rows have a message.
+    for name in (*RUN_CASES, *RUN_BACKENDS):
+        assert name in page
+    failing = [r for r in main_run["results"].values() if r["status"] == "MISMATCH"]
+    assert failing and all(html_escape(r["message"]) in page for r in failing)
 
 
 def test_artifact_layout(main_run: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""The ``parity`` command line: list, backends, run, expectations, golden, autodiff.
+"""The ``parity`` command line: list, backends, run, expectations, and the subcommand modules.
 
 Exit codes: 0 nothing failed, 1 something failed, 2 usage error, 130 interrupted.
 """
@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from paritykit import cli_autodiff, cli_golden
+from paritykit import cli_autodiff, cli_bench, cli_eval, cli_export_weights, cli_golden, cli_report
 from paritykit.cases import CASES, CaseRef, select
 from paritykit.errors import ParityError
 from paritykit.expectations import BUILTIN_DIR, ExpectationSet
@@ -35,7 +35,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 # Each of these modules owns one subcommand: ``add_parser(subparsers)`` registers it under
 # ``NAME`` and ``run(args, console) -> exit code`` carries it out.
-COMMAND_MODULES = (cli_golden, cli_autodiff)
+COMMAND_MODULES = (cli_golden, cli_autodiff, cli_bench, cli_export_weights, cli_eval,
+                   cli_report)
 EXTRA_COMMANDS = {module.NAME: module.run for module in COMMAND_MODULES}
 
 
@@ -73,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_run = sub.add_parser("run", help="run cases on backends and compare with torch eager")
     _add_source_options(p_run)
     _add_selection(p_run)
+    from paritykit.jsontests.cli import add_run_options  # JSON test definitions (seed 003)
+
+    add_run_options(p_run)
     p_run.add_argument("-b", "--backend", action="append", default=[], metavar="NAME",
                        help="backend to run (repeatable or comma-separated); default: every "
                             "available backend")
@@ -95,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="delete the artifacts of passing results at the end")
     p_run.add_argument("--json", metavar="FILE", help="write a JSON report")
     p_run.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
+    p_run.add_argument("--html", metavar="FILE",
+                       help="write a self-contained HTML report (as `parity report`)")
     p_run.add_argument("--resume", action="store_true",
                        help="keep results already in DIR/results.jsonl (from a run with the same "
                             "seed, tolerances, options and -p files) and run only the rest")
@@ -108,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
                        metavar="BACKEND.KEY=VALUE", help="an option passed to one backend")
     p_run.add_argument("--grad", action="store_true",
                        help="also compare gradients of sum(output * random cotangent) w.r.t. "
-                            "inputs and parameters with eager autograd (aot-eager, inductor)")
+                            "inputs and parameters with eager autograd (aot-eager, inductor, mlx)")
     _add_expectation_dirs(p_run)
     p_run.add_argument("--no-expectations", action="store_true",
                        help="ignore every expectations file: report each result as it came")
@@ -205,6 +211,10 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if args.jobs < 1 or args.threads < 1:
         raise ParityError("-j/--jobs and --threads must be at least 1")
     _load(args.plugin)
+    if args.test_file_directory:
+        from paritykit.jsontests import cli as json_cli
+
+        return json_cli.run(args, console, _backend_names(args))
     refs = _selected(args)
     if args.list:
         for ref in refs:
@@ -247,6 +257,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         write_json(args.json, everything, extra)
     if args.junit:
         write_junit(args.junit, everything)
+    if args.html:
+        _write_html(args, everything, backends, extra)
     if interrupted:
         console.print(f"interrupted: {len(everything)} results kept in "
                       f"{pathlib.Path(args.artifact_dir, RESULTS_FILE)}; rerun with --resume")
@@ -291,6 +303,17 @@ def cmd_expectations(args: argparse.Namespace, console: Console) -> int:
         for case in change.added:
             console.print(f"  + {escape(case)}")
     return EXIT_OK
+
+
+def _write_html(args: argparse.Namespace, results: list[Result], backends: list[str],
+                extra: dict[str, object]) -> None:
+    from paritykit.reports.html import ReportInputs, write_html
+
+    source = str(pathlib.Path(args.artifact_dir, RESULTS_FILE))
+    write_html(args.html, ReportInputs(results, source=source),
+               title=f"parity run: {', '.join(backends)}", backends=backends,
+               facts={"seed": str(args.seed), "jobs": str(args.jobs),
+                      "wall": f"{extra['wall_s']} s"})
 
 
 def _default_cache() -> pathlib.Path:
