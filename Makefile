@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml constraints.txt
 run: install
 	$(BIN)/parity backends
 	$(BIN)/parity run -j $(JOBS) --artifact-dir $(OUT) --json $(OUT)/report.json \
-		--junit $(OUT)/junit.xml
+		--junit $(OUT)/junit.xml --html $(OUT)/report.html
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
