@@ -23,7 +23,7 @@ from paritykit.errors import ParityError
 from paritykit.expectations import BUILTIN_DIR, ExpectationSet
 from paritykit.expectations import update as update_expectations
 from paritykit.plan import filter_keyword
-from paritykit.registry import BACKENDS
+from paritykit.registry import BACKENDS, parse_backend_options
 from paritykit.reports import ConsoleReporter, write_json, write_junit
 from paritykit.result import Result, summarize
 from paritykit.session import RESULTS_FILE, SessionOptions, execute, prepare_plan
@@ -194,18 +194,6 @@ def _backend_names(args: argparse.Namespace) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _backend_options(specs: Sequence[str]) -> dict[str, dict[str, str]]:
-    options: dict[str, dict[str, str]] = {}
-    for spec in specs:
-        key, sep, value = spec.partition("=")
-        backend, dot, name = key.partition(".")
-        if not (sep and dot and backend and name):
-            raise ParityError(f"--backend-option {spec!r}: expected BACKEND.KEY=VALUE")
-        BACKENDS.get(backend)
-        options.setdefault(backend, {})[name] = value
-    return options
-
-
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     """``parity run``."""
     if args.jobs < 1 or args.threads < 1:
@@ -227,7 +215,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         seed=args.seed, artifact_dir=args.artifact_dir, cache_dir=cache_dir,
         force_recompile=args.force_recompile, plugins=tuple(args.plugin),
         tolerances=tolerances, tolerances_path=args.tolerances,
-        threads=args.threads, backend_options=_backend_options(args.backend_option),
+        threads=args.threads, backend_options=parse_backend_options(args.backend_option),
         grad=args.grad,
     )
     expectations = ExpectationSet() if args.no_expectations else _expectations(args.expectations)

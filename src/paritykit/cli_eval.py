@@ -90,9 +90,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _options(args: argparse.Namespace) -> Any:
-    from paritykit.cli import _backend_options
     from paritykit.errors import ParityError
     from paritykit.evaluate.options import EvalOptions
+    from paritykit.registry import parse_backend_options
 
     if args.batch < 1 or args.max_tokens < 0 or args.temperature < 0 or args.timeout <= 0:
         raise ParityError("--batch must be >= 1, --max-tokens and --temperature >= 0, "
@@ -103,7 +103,7 @@ def _options(args: argparse.Namespace) -> Any:
     return EvalOptions(
         model=args.model or "", workload=args.workload, backends=backends, seed=args.seed,
         weights=args.weights, artifact_dir=args.artifact_dir, plugins=tuple(args.plugin),
-        backend_options=_backend_options(args.backend_option),
+        backend_options=parse_backend_options(args.backend_option),
         tolerances_path=args.tolerances, batch=args.batch, tokens=args.tokens,
         trace_depth=args.trace_depth, trace_all=args.trace_all,
         stop_on_first_mismatch=args.stop_on_first_mismatch,

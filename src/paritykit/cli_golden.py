@@ -69,16 +69,16 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, console: Console) -> int:
     """``parity golden generate|compare``; exit 1 when any case failed or differed."""
     from paritykit import golden
-    from paritykit.cli import _backend_options, _expectations, _load, _selected
+    from paritykit.cli import _expectations, _load, _selected
     from paritykit.expectations import ExpectationSet
-    from paritykit.registry import BACKENDS
+    from paritykit.registry import BACKENDS, parse_backend_options
     from paritykit.tolerance import ToleranceRules
 
     _load(args.plugin)
     info = BACKENDS.info(args.backend)  # unknown names are a usage error listing the known ones
     if not info.available:
         raise ParityError(f"backend {args.backend} is not available: {info.reason}")
-    options = _backend_options(args.backend_option).get(args.backend, {})
+    options = parse_backend_options(args.backend_option).get(args.backend, {})
     known = ExpectationSet() if args.no_expectations else _expectations(args.expectations)
     start = time.perf_counter()
     if args.action == "generate":

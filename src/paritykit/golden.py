@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import json
 import pathlib
 import platform
 import re
@@ -36,6 +35,7 @@ from paritykit.compare import compare_input_sets, message
 from paritykit.dtypes import dtype_name, to_numpy
 from paritykit.errors import ExportError, ParityError
 from paritykit.expectations import ExpectationSet
+from paritykit.jsonfile import read_json
 from paritykit.reference import CaseMaterial, build_case, case_info
 from paritykit.registry import BACKENDS
 from paritykit.result import Result, Status
@@ -296,16 +296,8 @@ def _field(data: Any, key: str, kind: type | tuple[type, ...], path: pathlib.Pat
 def load_manifest(golden_dir: str | pathlib.Path) -> Manifest:
     """Read and validate ``manifest.json``; problems are ParityErrors naming the file and field."""
     path = pathlib.Path(golden_dir) / MANIFEST
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ParityError(f"{path}: no such file (not a golden directory; make one with "
-                          f"`parity golden generate`)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ParityError(f"{path}: cannot be read: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ParityError(f"{path}: not valid JSON: line {exc.lineno} column {exc.colno}: "
-                          f"{exc.msg}") from None
+    data = read_json(path, missing=" (not a golden directory; make one with `parity golden "
+                                   "generate`)")
     fmt = _field(data, "format", int, path, "")
     if fmt != FORMAT:
         raise ParityError(f"{path}: field format is {fmt}, this paritykit reads {FORMAT}")

@@ -12,6 +12,7 @@ import importlib.util
 import pathlib
 import pkgutil
 import sys
+from collections.abc import Sequence
 from typing import TypeVar
 
 from paritykit.backend import Backend, BackendInfo
@@ -130,3 +131,24 @@ def load_plugin(spec: str) -> None:
         importlib.import_module(spec)
     except ModuleNotFoundError as exc:
         raise ParityError(f"-p {spec}: no such file or importable module ({exc})") from exc
+
+
+def parse_backend_options(specs: Sequence[str],
+                          flag: str = "--backend-option") -> dict[str, dict[str, str]]:
+    """``["iree.flags=-O3"]`` -> ``{"iree": {"flags": "-O3"}}``.
+
+    A bad form, or a backend the registry does not know, is a ParityError naming ``flag``.
+
+    Example::
+
+        parse_backend_options(["iree.flags=--iree-opt-level=O3"])
+    """
+    options: dict[str, dict[str, str]] = {}
+    for spec in specs:
+        key, sep, value = spec.partition("=")
+        backend, dot, name = key.partition(".")
+        if not (sep and dot and backend and name):
+            raise ParityError(f"{flag} {spec!r}: expected BACKEND.KEY=VALUE")
+        BACKENDS.get(backend)  # an unknown name is an error listing the known ones
+        options.setdefault(backend, {})[name] = value
+    return options

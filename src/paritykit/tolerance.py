@@ -16,7 +16,6 @@ backend+test``; a later rule beats an earlier one of the same specificity):
 from __future__ import annotations
 
 import fnmatch
-import json
 import math
 import pathlib
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from typing import Any
 import jsonschema
 
 from paritykit.errors import ParityError
+from paritykit.jsonfile import read_json
 
 #: (atol, rtol) per dtype, as ``torch.testing.assert_close`` uses them.
 DEFAULTS: dict[str, tuple[float, float]] = {
@@ -188,17 +188,8 @@ class ToleranceRules:
     @classmethod
     def load(cls, path: str | pathlib.Path) -> ToleranceRules:
         """Read and validate a rules file."""
-        p = pathlib.Path(path)
-        try:
-            data = json.loads(p.read_text())
-        except FileNotFoundError:
-            raise ParityError(f"--tolerances {p}: no such file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ParityError(f"--tolerances {p}: cannot be read: {exc}") from None
-        except json.JSONDecodeError as exc:
-            raise ParityError(f"{p}: not valid JSON: line {exc.lineno} column {exc.colno}: "
-                              f"{exc.msg}") from None
-        return cls.from_dict(data, str(p))
+        data = read_json(path, shown=f"--tolerances {path}")
+        return cls.from_dict(data, str(path))
 
     def resolver(self, backend: str, case_id: str, base: str,
                  case: CaseTolerance | None = None) -> Callable[[str], Tolerance]:

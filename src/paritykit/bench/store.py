@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import json
 import pathlib
 import re
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import jsonschema
 
 from paritykit.artifacts import write_json
 from paritykit.errors import ParityError
+from paritykit.jsonfile import read_json
 from paritykit.timing import Timing
 
 SCHEMA_ID = "paritykit-bench/1"
@@ -147,13 +147,7 @@ def write_bench(path: pathlib.Path, run: BenchRun) -> None:
 
 def read_bench(path: pathlib.Path) -> BenchRun:
     """Read and validate a ``bench.json`` or a saved run."""
-    try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise ParityError(f"{path}: cannot read it: {exc.strerror or exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise ParityError(f"{path}: not JSON: {exc}") from exc
-    return BenchRun.from_dict(data, str(path))
+    return BenchRun.from_dict(read_json(path), str(path))
 
 
 def default_bench_dir() -> pathlib.Path:

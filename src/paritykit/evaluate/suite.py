@@ -17,7 +17,6 @@ minimum of 1``).
 from __future__ import annotations
 
 import dataclasses
-import json
 import pathlib
 from typing import Any
 
@@ -25,6 +24,7 @@ import jsonschema
 
 from paritykit.errors import ParityError
 from paritykit.evaluate.options import DUMP_MODES, WORKLOADS, EvalOptions
+from paritykit.jsonfile import read_json
 
 _INT1 = {"type": "integer", "minimum": 1}
 _STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1}}
@@ -74,15 +74,7 @@ def _where(path: Any) -> str:
 def load_suite(path: str | pathlib.Path, base: EvalOptions) -> list[EvalOptions]:
     """Read and validate a suite file; one EvalOptions per entry (``base`` fills the rest)."""
     p = pathlib.Path(path)
-    try:
-        data = json.loads(p.read_text())
-    except FileNotFoundError:
-        raise ParityError(f"--suite {p}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ParityError(f"--suite {p}: cannot be read: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ParityError(f"{p}: not valid JSON: line {exc.lineno} column {exc.colno}: "
-                          f"{exc.msg}") from None
+    data = read_json(p, shown=f"--suite {p}")
     errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data),
                     key=lambda e: list(e.absolute_path))
     if errors:

@@ -128,12 +128,14 @@ def load(config: pytest.Config) -> RunConfig:
     if _LOADED in config.stash:
         return config.stash[_LOADED]
     from paritykit.errors import ParityError
+    from paritykit.registry import parse_backend_options
     from paritykit.worker import load_sources
 
     try:
         run_config = make_run_config(config)
         load_sources(run_config)
-        options = backend_options(config.option.parity_backend_option)
+        options = parse_backend_options(config.option.parity_backend_option,
+                                        "--parity-backend-option")
     except ParityError as exc:
         raise usage_error(str(exc)) from None
     run_config = dataclasses.replace(run_config, backend_options=options)
@@ -162,17 +164,3 @@ def make_run_config(config: pytest.Config) -> RunConfig:
                      grad=opt.parity_grad)
 
 
-def backend_options(specs: list[str]) -> dict[str, dict[str, str]]:
-    """``["iree.flags=-O3"]`` -> ``{"iree": {"flags": "-O3"}}``; bad forms are a ParityError."""
-    from paritykit.errors import ParityError
-    from paritykit.registry import BACKENDS
-
-    out: dict[str, dict[str, str]] = {}
-    for spec in specs:
-        key, sep, value = spec.partition("=")
-        backend, dot, name = key.partition(".")
-        if not (sep and dot and backend and name):
-            raise ParityError(f"--parity-backend-option {spec!r}: expected BACKEND.KEY=VALUE")
-        BACKENDS.get(backend)
-        out.setdefault(backend, {})[name] = value
-    return out
