@@ -189,6 +189,24 @@ def test_bench_writes_schema_rows_per_thread_count(tmp_path: pathlib.Path,
     assert "speedup vs eager" in out and "1.00x" in out  # the reference against itself
 
 
+def test_bench_reference_timed_before_and_after_is_pooled() -> None:
+    from paritykit.evaluate.bench import BenchOutcome, pool_reference
+
+    def outcome(samples: list[float]) -> BenchOutcome:
+        return BenchOutcome([{"case": "model:mlp", "samples_s": samples, "median_s": 0.0,
+                              "iqr_s": 0.0, "ci_low_s": 0.0, "ci_high_s": 0.0,
+                              "repeats": len(samples)}])
+
+    # A burst of load during the first timing: pooled, the median follows the majority.
+    pooled = pool_reference(outcome([9.0, 9.0, 9.0]), outcome([1.0, 1.0, 1.0, 1.0, 1.0]))
+    (row,) = pooled.rows
+    assert row["median_s"] == 1.0 and row["repeats"] == 8 and len(row["samples_s"]) == 8
+    assert row["ci_low_s"] <= row["median_s"] <= row["ci_high_s"]
+    # A reference timed only once (the other job failed) is kept as it was.
+    (alone,) = pool_reference(outcome([2.0]), BenchOutcome()).rows
+    assert alone["samples_s"] == [2.0]
+
+
 def test_bench_language_model_prefill_and_decode(tmp_path: pathlib.Path) -> None:
     for model in ("mlp", "gpt2-tiny"):  # the second run adds to the first one's file
         code = main(_eval(tmp_path, "--model", model, "--workload", "bench", "-b", "torch",

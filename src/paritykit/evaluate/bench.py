@@ -99,6 +99,27 @@ def bench_reference(options: EvalOptions) -> BenchOutcome:
     return outcome
 
 
+def pool_reference(before: BenchOutcome, after: BenchOutcome) -> BenchOutcome:
+    """One reference outcome from two timings of it: each row's samples pooled, its median,
+    IQR and CI recomputed. A row timed only once (the other job failed) is kept as it was."""
+    from paritykit.timing import summarize
+
+    later = {row["case"]: row for row in after.rows}
+    rows = []
+    for row in before.rows:
+        other = later.get(row["case"])
+        if other is not None:
+            samples = [*row["samples_s"], *other["samples_s"]]
+            median, iqr, low, high = summarize(samples)
+            row = {**row, "samples_s": samples, "median_s": median, "iqr_s": iqr,
+                   "ci_low_s": low, "ci_high_s": high,
+                   "repeats": row["repeats"] + other["repeats"]}
+        rows.append(row)
+    seen = {row["case"] for row in rows}
+    rows += [row for row in after.rows if row["case"] not in seen]
+    return BenchOutcome(rows, before.failures + after.failures)
+
+
 def bench_backend(options: EvalOptions, backend: str) -> BenchOutcome:
     """Lower each program on ``backend`` and time ``Prepared.run`` (``variant = optimized``)."""
     from paritykit.timing import measure

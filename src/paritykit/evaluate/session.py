@@ -134,9 +134,15 @@ def _bench(options: EvalOptions, backends: list[str], outcome: EvalOutcome,
     for threads in options.threads:
         pinned = options.with_backend_threads(threads)
         on_progress(f"bench {options.model} in torch eager, {threads} thread(s)")
-        outcome.bench.append(job(pinned, "bench", "torch eager", threads))
+        before = job(pinned, "bench", "torch eager", threads)
+        timed = []
         for backend in backends:
             on_progress(f"bench {options.model} on {backend}, {threads} thread(s)")
-            outcome.bench.append(job(pinned, "bench", backend, threads))
+            timed.append(job(pinned, "bench", backend, threads))
+        # Every speedup divides by the reference: timed once, a burst of load during it would
+        # skew them all, so it is timed before and after the backends and the samples pooled.
+        on_progress(f"bench {options.model} in torch eager again, {threads} thread(s)")
+        after = job(pinned, "bench", "torch eager", threads)
+        outcome.bench += [bench.pool_reference(before, after), *timed]
     outcome.bench_path = bench.write(options, outcome.bench, versions)
 
