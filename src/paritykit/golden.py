@@ -189,6 +189,21 @@ def _lower(backend: Backend, ref: CaseRef, seed: int, material: CaseMaterial,
     return prepared
 
 
+def _run_sets(prepared: Prepared, sets: list[list[np.ndarray]],
+              result: Result) -> list[list[np.ndarray]] | None:
+    """Every input set through ``prepared`` (on copies, so a backend that writes into its
+    inputs cannot change what is stored or compared), timed into ``result.run_s``; None after
+    recording a RUN_ERROR on ``result``."""
+    try:
+        start = time.perf_counter()
+        outputs = [prepared.run([a.copy() for a in s]) for s in sets]
+    except Exception as exc:
+        _error(result, Status.RUN_ERROR, "run failed", exc)
+        return None
+    result.run_s = time.perf_counter() - start
+    return outputs
+
+
 def generate(backend: str, refs: Sequence[CaseRef], out_dir: str | pathlib.Path, seed: int = 0,
              options: dict[str, str] | None = None,
              expectations: ExpectationSet | None = None) -> list[Result]:
@@ -255,12 +270,8 @@ def _generate_one(impl: Backend, ref: CaseRef, seed: int, options: dict[str, str
     if isinstance(prepared, Result):
         return None
     inputs = [[to_numpy(t) for t in s] for s in material.input_sets]
-    try:
-        start = time.perf_counter()
-        outputs = [prepared.run([a.copy() for a in s]) for s in inputs]
-        result.run_s = time.perf_counter() - start
-    except Exception as exc:
-        _error(result, Status.RUN_ERROR, "run failed", exc)
+    outputs = _run_sets(prepared, inputs, result)
+    if outputs is None:
         return None
     directory = case_dir(out, ref.id)
     directory.mkdir(parents=True, exist_ok=True)
@@ -392,12 +403,8 @@ def _compare_one(impl: Backend, ref: CaseRef | None, entry: GoldenCase, manifest
     prepared = _lower(impl, ref, manifest.seed, material, options, workdir, result)
     if isinstance(prepared, Result):
         return
-    try:
-        start = time.perf_counter()
-        actual = [prepared.run([a.copy() for a in s]) for s in inputs]
-        result.run_s = time.perf_counter() - start
-    except Exception as exc:
-        _error(result, Status.RUN_ERROR, "run failed", exc)
+    actual = _run_sets(prepared, inputs, result)
+    if actual is None:
         return
     result.stats.update(prepared.stats)
     k, worst = compare_input_sets(actual, outputs,
