@@ -11,7 +11,15 @@ from paritykit.keyword import compile_keyword
 from paritykit.reference import case_info
 from paritykit.registry import BACKENDS
 from paritykit.result import Result, Status
-from paritykit.worker import Task
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: a case config on a backend."""
+
+    case: str
+    base: str
+    backend: str
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import functools
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,17 +30,32 @@ class Program:
     module: torch.nn.Module
     example_inputs: tuple[torch.Tensor, ...]
     dynamic_shapes: Any = None
-    #: Backend options from the command line (``--backend-option KEY=VALUE``).
+    #: Backend options from the command line (``--backend-option KEY=VALUE``). Routes never
+    #: assign them: :meth:`with_options` gives each backend its own view of the program.
     options: dict[str, str] = field(default_factory=dict)
+    #: The one export shared by every view of this program (see :meth:`with_options`).
+    _exports: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    @functools.cached_property
+    def with_options(self, options: Mapping[str, str]) -> Program:
+        """This program with one backend's options; the export stays shared with ``self``.
+
+        >>> p = Program("relu", torch.nn.ReLU(), (torch.zeros(2),))
+        >>> p.with_options({"device": "cpu"}).options, p.options
+        ({'device': 'cpu'}, {})
+        """
+        return dataclasses.replace(self, options=dict(options), _exports=self._exports)
+
+    @property
     def _export(self) -> torch.export.ExportedProgram | BaseException:
-        try:
-            return torch.export.export(
-                self.module, self.example_inputs, dynamic_shapes=self.dynamic_shapes, strict=False
-            )
-        except Exception as exc:
-            return exc
+        if "first" not in self._exports:
+            try:
+                self._exports["first"] = torch.export.export(
+                    self.module, self.example_inputs, dynamic_shapes=self.dynamic_shapes,
+                    strict=False)
+            except Exception as exc:
+                self._exports["first"] = exc
+        result: torch.export.ExportedProgram | BaseException = self._exports["first"]
+        return result
 
     def exported(self) -> torch.export.ExportedProgram:
         """The ``torch.export`` program of the module (computed once, then shared).

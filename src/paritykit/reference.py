@@ -43,6 +43,11 @@ class CaseMaterial:
         """The example inputs (the first input set)."""
         return self.input_sets[0]
 
+    @functools.cached_property
+    def input_arrays(self) -> list[list[np.ndarray]]:
+        """Every input set as NumPy arrays, the form backends are fed."""
+        return [[to_numpy(t) for t in s] for s in self.input_sets]
+
     @property
     def tolerance(self) -> CaseTolerance:
         """The config's own tolerance override (its ``atol`` / ``rtol`` attributes)."""

@@ -23,17 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paritykit.artifacts import backend_dir
+from paritykit.attempt import error_message
 from paritykit.errors import ParityError
+from paritykit.plan import Task
 from paritykit.registry import BACKENDS
 from paritykit.result import Result, Status
-from paritykit.worker import (
-    RunConfig,
-    Task,
-    Worker,
-    error_message,
-    init_process,
-    record_files,
-)
+from paritykit.worker import RunConfig, Worker, init_process, record_files
 
 OnResult = Callable[[Result], None]
 

@@ -5,32 +5,49 @@ Everything here returns data; failures become Results with a status, never excep
 
 from __future__ import annotations
 
+import enum
 import os
 import pathlib
-import re
 import shlex
-import shutil
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from paritykit.artifacts import backend_dir, case_dir, link_or_copy, save_arrays, write_json
-from paritykit.backend import Backend, Prepared
-from paritykit.cache import ArtifactCache, backend_source_hash, cache_key, host_id
+from paritykit.artifacts import backend_dir, case_dir, save_arrays, write_json
+from paritykit.attempt import CacheSlot, Reference, Stage, attempt, error_message, fail
+from paritykit.backend import Backend
+from paritykit.cache import ArtifactCache, cache_key
 from paritykit.cases import CASES, CaseRef
-from paritykit.compare import compare_input_sets, message
-from paritykit.dtypes import to_numpy
-from paritykit.errors import ExportError
+from paritykit.golden_manifest import (
+    INPUTS_DIFFER_HINT,
+    Manifest,
+    content_hash,
+    load_checked,
+    load_manifest,
+    named_arrays,
+    provenance_findings,
+)
 from paritykit.grad_oracle import compare_gradients, oracle_gradients
 from paritykit.gradients import NotDifferentiable, torch_gradients
-from paritykit.program import Program
+from paritykit.plan import Task
 from paritykit.reference import CaseMaterial, build_case
 from paritykit.registry import BACKENDS, load_plugin
 from paritykit.result import Result, Status
 from paritykit.tolerance import Tolerance, ToleranceRules
+
+__all__ = ["Expected", "RunConfig", "Task", "Worker", "error_message", "init_process",
+           "load_sources", "record_files"]
+
+
+class Expected(str, enum.Enum):
+    """Where a run's expected outputs come from."""
+
+    #: PyTorch eager on this machine (``parity run``).
+    EAGER = "eager"
+    #: Nowhere: the backend's outputs are what the run is for (``parity golden generate``).
+    NONE = "none"
+    #: The stored outputs of ``RunConfig.golden_dir`` (``parity golden compare``).
+    GOLDEN = "golden"
 
 
 @dataclass(frozen=True)
@@ -51,6 +68,9 @@ class RunConfig:
     backend_options: dict[str, dict[str, str]] = field(default_factory=dict)
     #: Also compare gradients with eager autograd, on backends that support it (``--grad``).
     grad: bool = False
+    expected: Expected = Expected.EAGER
+    #: The golden directory written (Expected.NONE) or compared with (Expected.GOLDEN).
+    golden_dir: str | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -61,7 +81,14 @@ class RunConfig:
 
     def repro(self, case: str, backend: str) -> str:
         """One command that reruns just this pair."""
-        args = ["parity", "run", case, "-b", backend, "--seed", str(self.seed)]
+        if self.expected is Expected.GOLDEN:
+            args = ["parity", "golden", "compare", "-b", backend, "--golden",
+                    str(self.golden_dir)]
+        elif self.expected is Expected.NONE:
+            args = ["parity", "golden", "generate", case, "-b", backend, "--out",
+                    str(self.golden_dir), "--seed", str(self.seed)]
+        else:
+            args = ["parity", "run", case, "-b", backend, "--seed", str(self.seed)]
         for p in self.plugins:
             args += ["-p", p]
         if self.tolerances_path:
@@ -71,15 +98,6 @@ class RunConfig:
         if self.grad:
             args.append("--grad")
         return shlex.join([*args, "-v"])
-
-
-@dataclass(frozen=True)
-class Task:
-    """One unit of work: a case config on a backend."""
-
-    case: str
-    base: str
-    backend: str
 
 
 def init_process(config: RunConfig) -> None:
@@ -118,6 +136,7 @@ class Worker:
                       if config.cache_dir else None)
         self._refs: dict[str, CaseRef] = {}
         self._material: CaseMaterial | None = None
+        self._manifest: Manifest | None = None
         self._started = 0.0
 
     def _ref(self, case: str) -> CaseRef:
@@ -131,8 +150,7 @@ class Worker:
             self._material = None
             material = build_case(self._ref(case), self.config.seed)
             directory = case_dir(self.root, case)
-            save_arrays(directory / "inputs.safetensors",
-                        [[to_numpy(t) for t in s] for s in material.input_sets], "input")
+            save_arrays(directory / "inputs.safetensors", material.input_arrays, "input")
             save_arrays(directory / "expected.safetensors", material.expected, "output")
             self._material = material
         return self._material
@@ -149,48 +167,70 @@ class Worker:
         try:
             start = time.perf_counter()
             material = self.material(task.case)
+            reference = self._reference(material, result)
             result.setup_s = time.perf_counter() - start
         except Exception as exc:
-            return self._finish(result, Status.RUN_ERROR, "case setup or torch reference failed",
-                                exc, outdir)
+            return self._finish(fail(result, Stage.SETUP, exc), outdir)
         backend = BACKENDS.get(task.backend)
         result.versions = backend.versions()
-        program = material.program
-        program.options = dict(self.config.backend_options.get(task.backend, {}))
-        start = time.perf_counter()
-        try:
-            prepared = self._prepare(backend, program, material, outdir, result)
-        except ExportError as exc:
-            return self._finish(result, Status.EXPORT_ERROR, "export failed", exc, outdir)
-        except Exception as exc:
-            return self._finish(result, Status.LOWER_ERROR, "lowering failed", exc, outdir)
-        result.prepare_s = time.perf_counter() - start
-        result.stats = dict(prepared.stats)
-        result.device = prepared.device
-        if prepared.artifact is not None:
-            result.artifact = str(prepared.artifact)
-        actual: list[list[np.ndarray]] = []
-        try:
-            for k, inputs in enumerate(material.input_sets):
-                start = time.perf_counter()
-                out = prepared.run([to_numpy(t) for t in inputs])
-                if k == 0:
-                    result.run_s = time.perf_counter() - start
-                actual.append(out)
-        except Exception as exc:
-            return self._finish(result, Status.RUN_ERROR, "run failed", exc, outdir)
-        result.stats = dict(prepared.stats)  # again: backends may count things while running
+        options = self.config.backend_options.get(task.backend, {})
+        cache = CacheSlot(self.cache, lambda: material.key_parts) if self.cache else None
+        actual = attempt(backend, material.program, reference, result, options=options,
+                         workdir=outdir, cache=cache)
+        if actual is None:
+            return self._finish(result, outdir)
         save_arrays(outdir / "actual.safetensors", actual, "output", atomic=False)
-        self._compare(result, material, actual)
+        if self.config.expected is Expected.GOLDEN:
+            self._golden_findings(result, material, reference)
+        elif self.config.expected is Expected.NONE:
+            result.stats["weights_sha256"] = material.key_parts["state"]
         if self.config.grad and result.status is Status.PASS:
             try:
-                self._compare_gradients(result, backend, material)
+                self._compare_gradients(result, backend, material, options)
             except Exception as exc:
-                return self._finish(result, Status.RUN_ERROR, "gradients failed", exc, outdir)
-        return self._finish(result, result.status, "", None, outdir)
+                fail(result, Stage.GRADIENTS, exc)
+        return self._finish(result, outdir)
 
-    def _compare_gradients(self, result: Result, backend: Backend,
-                           material: CaseMaterial) -> None:
+    def _reference(self, material: CaseMaterial, result: Result) -> Reference:
+        """What this run judges the backend against: eager, nothing, or a golden directory."""
+        tolerance = self._tolerances(result, material)
+        if self.config.expected is Expected.EAGER:
+            return Reference(material.input_arrays, material.expected, tolerance)
+        if self.config.expected is Expected.NONE:
+            return Reference(material.input_arrays, None, tolerance)
+        manifest = self.manifest()
+        entry = manifest.entry(result.case)
+        result.stats.update({"seed": manifest.seed, "golden": str(manifest.path.parent),
+                             "golden_origin": manifest.origin})
+        return Reference(load_checked(manifest, entry, "input"),
+                         load_checked(manifest, entry, "output"), tolerance,
+                         label=f"{result.backend} vs golden {manifest.origin}")
+
+    def manifest(self) -> Manifest:
+        """The golden directory this run compares with (read once per worker)."""
+        if self._manifest is None:
+            assert self.config.golden_dir is not None
+            self._manifest = load_manifest(self.config.golden_dir)
+        return self._manifest
+
+    def _golden_findings(self, result: Result, material: CaseMaterial,
+                         reference: Reference) -> None:
+        """A golden made from other inputs or weights describes another computation."""
+        entry = self.manifest().entry(result.case)
+        findings = provenance_findings(entry, content_hash(named_arrays(material.input_arrays,
+                                                                        "input")),
+                                       material.key_parts["state"], self.config.seed)
+        if not findings:
+            return
+        label = f"{result.case} @ {reference.label}: "
+        outcome = (result.message.removeprefix(label) if result.message
+                   else "outputs on the stored inputs agree")
+        result.status = Status.MISMATCH
+        result.message = f"{label}{'; '.join(findings)} ({INPUTS_DIFFER_HINT}); {outcome}"
+        result.stats["finding"] = "inputs"
+
+    def _compare_gradients(self, result: Result, backend: Backend, material: CaseMaterial,
+                           options: dict[str, str]) -> None:
         """Forward parity held; now the backward pass (``--grad``)."""
         if not backend.supports_grad:
             result.stats["grad"] = f"not checked: {backend.name} has no training path"
@@ -204,7 +244,7 @@ class Worker:
         except RuntimeError as exc:  # the reference itself: e.g. an op torch has no derivative for
             result.stats["grad"] = f"not checked: eager autograd fails: {exc}"[:300]
             return
-        got = backend.gradients(material.program, self.config.seed)
+        got = backend.gradients(material.program.with_options(options), self.config.seed)
         verdict = compare_gradients(got, expected, self._tolerances(result, material),
                                     lambda: oracle_gradients(material.model, material.inputs,
                                                              self.config.seed, result.case))
@@ -216,54 +256,13 @@ class Worker:
             result.status = Status.MISMATCH
             result.message = verdict.message(result.case, result.backend)
 
-    def _prepare(self, backend: Backend, program: Program, material: CaseMaterial,
-                 outdir: pathlib.Path, result: Result) -> Prepared:
-        if self.cache is None or not backend.cacheable:
-            result.cache = "off"
-            return backend.prepare(program, outdir)
-        key = cache_key({**material.key_parts, "backend": backend.name,
-                         "versions": backend.versions(), "options": program.options,
-                         "source": backend_source_hash(type(backend)), "host": host_id()})
-        entry = self.cache.lookup(backend.name, key)
-        if entry is not None:
-            result.cache = "hit"
-            prepared = backend.load(program, entry)
-        else:
-            result.cache = "forced" if self.cache.force else "miss"
-            staged = self.cache.staging(backend.name)
-            try:
-                prepared = backend.prepare(program, staged)
-            except BaseException:
-                shutil.rmtree(staged, ignore_errors=True)  # no half-written staging dirs
-                raise
-            entry = self.cache.commit(backend.name, key, staged)
-            if prepared.artifact is not None:
-                prepared.artifact = entry / prepared.artifact.relative_to(staged)
-        if prepared.artifact is not None:
-            local = outdir / prepared.artifact.name
-            link_or_copy(prepared.artifact, local)
-            prepared.artifact = local
-        return prepared
-
     def _tolerances(self, result: Result,
                     material: CaseMaterial) -> Callable[[str], Tolerance]:
         return self.config.tolerances.resolver(result.backend, result.case, result.base,
                                                material.tolerance)
 
-    def _compare(self, result: Result, material: CaseMaterial,
-                 actual: list[list[np.ndarray]]) -> None:
-        k, worst = compare_input_sets(actual, material.expected, self._tolerances(result, material))
-        result.status = Status.PASS if worst.ok else Status.MISMATCH
-        result.message = message(result.case, result.backend, worst, k)
-        result.record_comparison(worst)
-
-    def _finish(self, result: Result, status: Status, what: str, exc: BaseException | None,
-                outdir: pathlib.Path) -> Result:
-        result.status = status
+    def _finish(self, result: Result, outdir: pathlib.Path) -> Result:
         result.total_s = time.perf_counter() - self._started
-        if exc is not None:
-            result.message = error_message(result.case, result.backend, what, exc)
-            result.traceback = "".join(traceback.format_exception(exc))
         return record_files(result, outdir)
 
 
@@ -274,32 +273,3 @@ def record_files(result: Result, outdir: pathlib.Path) -> Result:
     write_json(outdir / "result.json", result.to_dict())
     (outdir / "repro.txt").write_text(result.repro + "\n")
     return result
-
-
-def error_message(case: str, backend: str, what: str, exc: BaseException) -> str:
-    """``case @ backend: what — Type: first line`` (the comparator's grammar for errors)."""
-    if isinstance(exc, ExportError) and exc.__cause__ is not None:
-        exc = exc.__cause__
-    root = exc
-    while root.__cause__ is not None:
-        root = root.__cause__
-    if root is exc:
-        return f"{case} @ {backend}: {what} — {_headline(exc)}"
-    # Wrappers (e.g. the ONNX exporter's ConversionError) put the real reason at the root.
-    return f"{case} @ {backend}: {what} — {_headline(root)} (via {type(exc).__name__})"
-
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def _headline(exc: BaseException) -> str:
-    lines = [x.strip() for x in _ANSI.sub("", str(exc)).strip().splitlines() if x.strip()]
-    # Native errors often open with where they were raised ("Check ... failed at x.cpp:151:");
-    # the reason follows, so such lead-in lines are dropped and the rest joined.
-    first = lines[0] if lines else ""
-    if first.endswith(":"):
-        first = " | ".join([x for x in lines if not x.endswith(":")][:3]) or first
-    if len(first) > 300:
-        first = first[:297] + "..."
-    return f"{type(exc).__name__}: {first}"
-

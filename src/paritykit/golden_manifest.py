@@ -1,0 +1,215 @@
+"""The golden directory format: ``manifest.json`` plus input and output set archives.
+
+::
+
+    <dir>/manifest.json
+    <dir>/<case>/inputs.safetensors     input_0, ... (set k > 0 as set{k}_input_0 ...)
+    <dir>/<case>/outputs.safetensors    output_0, ...
+
+Reading checks every field and every file's content hash against the manifest; problems are
+ParityErrors that name the file and the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pathlib
+import platform
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from paritykit.artifacts import load_arrays
+from paritykit.dtypes import dtype_name
+from paritykit.errors import ParityError
+from paritykit.jsonfile import read_json
+
+MANIFEST = "manifest.json"
+FORMAT = 1
+INPUTS_FILE = "inputs.safetensors"
+OUTPUTS_FILE = "outputs.safetensors"
+#: Packages whose versions can change numbers, recorded next to the backend's own.
+FRAMEWORKS = ("torch", "numpy", "ml_dtypes", "safetensors")
+#: The reason attached to an input-hash finding (the likely causes, for the reader).
+INPUTS_DIFFER_HINT = "generated elsewhere with different RNG/dtype?"
+
+_SET = re.compile(r"^(?:set(\d+)_)?(input|output)_(\d+)$")
+
+
+def named_arrays(sets: Sequence[Sequence[np.ndarray]], stem: str) -> dict[str, np.ndarray]:
+    """The tensor names :func:`paritykit.artifacts.save_arrays` gives ``sets``."""
+    named = {}
+    for k, arrays in enumerate(sets):
+        prefix = "" if k == 0 else f"set{k}_"
+        for i, a in enumerate(arrays):
+            named[f"{prefix}{stem}_{i}"] = np.asarray(a)
+    return named
+
+
+def content_hash(arrays: dict[str, np.ndarray]) -> str:
+    """sha256 over names, dtypes, shapes and bytes: equal iff the tensors are bit-identical.
+
+    The file bytes are not hashed because safetensors' header layout is not part of the data.
+
+    >>> a = {"input_0": np.zeros(2, np.float32)}
+    >>> content_hash(a) == content_hash({"input_0": np.zeros(2, np.float32)})
+    True
+    >>> content_hash(a) == content_hash({"input_0": np.zeros(2, np.float64)})
+    False
+    """
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{dtype_name(a.dtype)}|{list(a.shape)}|".encode())
+        digest.update(a.tobytes())
+    return digest.hexdigest()
+
+
+def split_sets(arrays: dict[str, np.ndarray], stem: str,
+               path: pathlib.Path) -> list[list[np.ndarray]]:
+    """Inverse of :func:`named_arrays`; a name that does not fit is a ParityError."""
+    sets: dict[int, dict[int, np.ndarray]] = {}
+    for name, a in arrays.items():
+        m = _SET.match(name)
+        if m is None or m.group(2) != stem:
+            raise ParityError(f"{path}: unexpected tensor {name!r} (expected {stem}_N or "
+                              f"setK_{stem}_N)")
+        sets.setdefault(int(m.group(1) or 0), {})[int(m.group(3))] = a
+    if sorted(sets) != list(range(len(sets))):
+        raise ParityError(f"{path}: input sets {sorted(sets)} are not numbered 0..{len(sets) - 1}")
+    return [[s[i] for i in sorted(s)] for _, s in sorted(sets.items())]
+
+
+@dataclass(frozen=True)
+class GoldenCase:
+    """One case's entry in the manifest."""
+
+    case: str
+    base: str
+    inputs: str
+    outputs: str
+    inputs_sha256: str
+    outputs_sha256: str
+    weights_sha256: str
+    device: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The parsed ``manifest.json`` of a golden directory."""
+
+    path: pathlib.Path
+    seed: int
+    backend: str
+    device: str
+    platform: dict[str, str]
+    versions: dict[str, str]
+    cases: tuple[GoldenCase, ...]
+
+    def entry(self, case: str) -> GoldenCase:
+        """The manifest's entry of ``case`` (a ParityError naming the file if there is none)."""
+        for entry in self.cases:
+            if entry.case == case:
+                return entry
+        raise ParityError(f"{self.path}: no case {case!r} under field cases")
+
+    @property
+    def origin(self) -> str:
+        """``backend on device (system machine)`` for messages."""
+        where = " ".join(x for x in (self.platform.get("system"), self.platform.get("machine"))
+                         if x)
+        return f"{self.backend} on {self.device} ({where})" if where else self.backend
+
+
+def platform_info() -> dict[str, str]:
+    """The machine a golden was made on."""
+    return {"system": platform.system(), "machine": platform.machine(),
+            "platform": platform.platform(), "python": platform.python_version()}
+
+
+def framework_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in FRAMEWORKS:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "missing"
+    return out
+
+
+def _field(data: Any, key: str, kind: type | tuple[type, ...], path: pathlib.Path,
+           where: str) -> Any:
+    if not isinstance(data, dict) or key not in data:
+        raise ParityError(f"{path}: missing field {where}{key}")
+    value = data[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ParityError(f"{path}: field {where}{key} should be {name}, got "
+                          f"{type(value).__name__}")
+    return value
+
+
+def load_manifest(golden_dir: str | pathlib.Path) -> Manifest:
+    """Read and validate ``manifest.json``; problems are ParityErrors naming the file and field."""
+    path = pathlib.Path(golden_dir) / MANIFEST
+    data = read_json(path, missing=" (not a golden directory; make one with `parity golden "
+                                   "generate`)")
+    fmt = _field(data, "format", int, path, "")
+    if fmt != FORMAT:
+        raise ParityError(f"{path}: field format is {fmt}, this paritykit reads {FORMAT}")
+    backend = _field(data, "backend", dict, path, "")
+    cases = _field(data, "cases", dict, path, "")
+    parsed = []
+    for case, entry in cases.items():
+        where = f"cases.{case}."
+        strings = {k: _field(entry, k, str, path, where)
+                   for k in ("base", "inputs", "outputs", "inputs_sha256", "outputs_sha256",
+                             "weights_sha256", "device")}
+        parsed.append(GoldenCase(case=case, **strings))
+    return Manifest(
+        path=path,
+        seed=_field(data, "seed", int, path, ""),
+        backend=_field(backend, "name", str, path, "backend."),
+        device=_field(data, "device", str, path, ""),
+        platform={str(k): str(v) for k, v in _field(data, "platform", dict, path, "").items()},
+        versions={str(k): str(v) for k, v in backend.get("versions", {}).items()},
+        cases=tuple(parsed),
+    )
+
+
+def load_checked(manifest: Manifest, entry: GoldenCase, kind: str) -> list[list[np.ndarray]]:
+    """Load one stored file and check it against the manifest's hash of it."""
+    rel = entry.inputs if kind == "input" else entry.outputs
+    path = manifest.path.parent / rel
+    if not path.is_file():
+        raise ParityError(f"{path}: no such file (named by {manifest.path} field "
+                          f"cases.{entry.case}.{kind}s)")
+    try:
+        arrays = load_arrays(path)
+    except Exception as exc:
+        raise ParityError(f"{path}: not a readable safetensors file: {exc}") from None
+    expected = entry.inputs_sha256 if kind == "input" else entry.outputs_sha256
+    if content_hash(arrays) != expected:
+        raise ParityError(f"{path}: content does not match {manifest.path} field "
+                          f"cases.{entry.case}.{kind}s_sha256 (file changed after generation)")
+    return split_sets(arrays, kind, path)
+
+
+
+
+def provenance_findings(entry: GoldenCase, inputs_sha256: str, weights_sha256: str,
+                        seed: int) -> list[str]:
+    """What this machine generates for the case and seed that differs from the golden."""
+    findings = []
+    if inputs_sha256 != entry.inputs_sha256:
+        findings.append(f"inputs differ — golden inputs sha256 {entry.inputs_sha256[:12]}, this "
+                        f"machine generates {inputs_sha256[:12]} for seed {seed}")
+    if weights_sha256 != entry.weights_sha256:
+        findings.append(f"weights differ — golden weights sha256 {entry.weights_sha256[:12]}, "
+                        f"this machine generates {weights_sha256[:12]}")
+    return findings
