@@ -64,6 +64,15 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
                              "built-in file of its backend (repeatable)")
     parser.add_argument("--no-expectations", action="store_true",
                         help="ignore every expectations file: report each result as it came")
+    parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                        help="worker processes (default 1); a crash or hang costs one case")
+    parser.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
+                        help="per-case limit; the worker is killed past it (default 600)")
+    parser.add_argument("--artifact-dir", metavar="DIR",
+                        help="keep the workers' logs and lowered programs in DIR (default: a "
+                             "temporary directory, removed afterwards)")
+    parser.add_argument("--json", metavar="FILE", help="write a JSON report")
+    parser.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
@@ -80,24 +89,33 @@ def run(args: argparse.Namespace, console: Console) -> int:
         raise ParityError(f"backend {args.backend} is not available: {info.reason}")
     options = parse_backend_options(args.backend_option).get(args.backend, {})
     known = ExpectationSet() if args.no_expectations else _expectations(args.expectations)
+    if args.jobs < 1:
+        raise ParityError("-j/--jobs must be at least 1")
+    pool = golden.PoolOptions(jobs=args.jobs, timeout=args.timeout, plugins=tuple(args.plugin),
+                              artifact_dir=args.artifact_dir)
     start = time.perf_counter()
     if args.action == "generate":
         refs = _selected(args)
         if not refs:
             raise ParityError("no case matches the selection (see `parity list`)")
         results = golden.generate(args.backend, refs, args.out, seed=args.seed, options=options,
-                                   expectations=known)
-        stored = sum(r.artifact_dir is not None for r in results)
+                                   expectations=known, pool=pool)
+        stored = len(golden.load_manifest(args.out).cases)
         tail = f"stored {stored} case(s) in {args.out}"
     else:
         rules = ToleranceRules.load(args.tolerances) if args.tolerances else ToleranceRules()
         results = golden.compare(args.backend, args.golden, rules, options=options,
-                                 expectations=known)
+                                 expectations=known, pool=pool)
         manifest = golden.load_manifest(args.golden)
         tail = f"against {manifest.origin}, seed {manifest.seed}"
     _print(console, results, args.verbose)
-    from paritykit.reports import summary_line
+    from paritykit.reports import summary_line, write_json, write_junit
 
+    if args.json:
+        write_json(args.json, results, {"command": f"golden {args.action}",
+                                        "backend": args.backend})
+    if args.junit:
+        write_junit(args.junit, results, suite_name=f"paritykit golden {args.action}")
     console.print(f"{summary_line(results, time.perf_counter() - start)}; {escape(tail)}")
     return EXIT_FAILED if summarize(results)["failed"] else EXIT_OK
 

@@ -1,0 +1,81 @@
+"""Every route isolates the same way: a backend that crashes or hangs on SOME programs costs
+exactly those results, with one message grammar, and the command still finishes by itself.
+
+The misbehaving backends are test-only fakes (``tests/fakes/selective_crash_backends.py``): they
+run ``relu`` wrong (SIGSEGV, abort, hang) and every other program right.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from conftest import FAKES, by_key, read_report
+from paritykit.cli import main
+
+SELECTIVE = FAKES / "selective_crash_backends.py"
+CASES = ("relu", "linear_nobias", "linear_3d")
+#: backend -> (status of the victim, what its message says after "relu @ BACKEND: ")
+FAILURES = {
+    "fake-segv-some": ("CRASH", "worker process killed by signal SIGSEGV"),
+    "fake-abort-some": ("CRASH", "worker process killed by signal SIGABRT"),
+    "fake-hang-some": ("TIMEOUT", "no result after 5 s; worker killed"),
+}
+
+
+@pytest.fixture(scope="module")
+def golden_dir(tmp_path_factory: pytest.TempPathFactory, registries: Callable[[], Any]
+               ) -> pathlib.Path:
+    """Golden values of the selected cases, made on torch."""
+    out = tmp_path_factory.mktemp("golden")
+    with registries():
+        assert main(["golden", "generate", *CASES, "-b", "torch", "--out", str(out)]) == 0
+    return out
+
+
+def _routes(golden: pathlib.Path, backend: str, tmp: pathlib.Path) -> dict[str, list[str]]:
+    common = ["-b", backend, "-p", str(SELECTIVE), "--timeout", "5"]
+    return {
+        "run": ["run", *CASES, *common, "--no-cache", "--artifact-dir", str(tmp / "run")],
+        "golden generate": ["golden", "generate", *CASES, *common, "--out", str(tmp / "gen")],
+        "golden compare": ["golden", "compare", *common, "--golden", str(golden)],
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", sorted(FAILURES))
+def test_every_route_costs_only_the_failing_program(
+    backend: str, golden_dir: pathlib.Path, tmp_path: pathlib.Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, what = FAILURES[backend]
+    for route, argv in _routes(golden_dir, backend, tmp_path).items():
+        report = tmp_path / f"{route.replace(' ', '-')}.json"
+        code = main([*argv, "--json", str(report)])
+        out = capsys.readouterr()
+        assert code == 1, (route, out.out)
+        assert "Traceback" not in out.out + out.err, route
+        results = by_key(read_report(report)["results"])
+        assert set(results) == {(c, backend) for c in CASES}, route
+        victim = results[("relu", backend)]
+        assert victim["status"] == status, (route, victim["message"])
+        assert victim["message"] == f"relu @ {backend}: {what}", route
+        for case in CASES[1:]:
+            assert results[(case, backend)]["status"] == "PASS", (route, results[(case, backend)])
+
+
+def test_golden_generate_leaves_a_crashed_case_out_of_the_manifest(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from paritykit import golden
+
+    out = tmp_path / "gen"
+    code = main(["golden", "generate", "relu", "linear_3d", "-b", "fake-segv-some", "-p",
+                 str(SELECTIVE), "--out", str(out), "-j", "2"])
+    assert code == 1
+    manifest = golden.load_manifest(out)
+    assert [e.case for e in manifest.cases] == ["linear_3d"]
+    assert "stored 1 case(s)" in capsys.readouterr().out
