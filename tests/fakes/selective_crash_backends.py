@@ -4,7 +4,8 @@ None of these is a real backend. Each runs the program's own torch module (so it
 right) except for programs whose name starts with ``relu``: there ``fake-segv-some``
 dereferences NULL, ``fake-abort-some`` calls abort() and ``fake-hang-some`` never returns.
 They exist to check that every route (run, golden, pytest, ...) reports just those programs as
-CRASH / TIMEOUT and everything else normally. Load with ``-p tests/fakes/selective_crash_backends.py``.
+CRASH / TIMEOUT and everything else normally.
+Load with ``-p tests/fakes/selective_crash_backends.py``.
 """
 
 from __future__ import annotations
