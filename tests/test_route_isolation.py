@@ -8,6 +8,7 @@ run ``relu`` wrong (SIGSEGV, abort, hang) and every other program right.
 from __future__ import annotations
 
 import pathlib
+import shutil
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ from conftest import FAKES, by_key, read_report
 from paritykit.cli import main
 
 SELECTIVE = FAKES / "selective_crash_backends.py"
+EXAMPLES_JSON = FAKES.parent.parent / "examples" / "json"
 CASES = ("relu", "linear_nobias", "linear_3d")
 #: backend -> (status of the victim, what its message says after "relu @ BACKEND: ")
 FAILURES = {
@@ -65,6 +67,31 @@ def test_every_route_costs_only_the_failing_program(
         assert victim["message"] == f"relu @ {backend}: {what}", route
         for case in CASES[1:]:
             assert results[(case, backend)]["status"] == "PASS", (route, results[(case, backend)])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", sorted(FAILURES))
+def test_json_definitions_cost_only_the_failing_definition(
+    backend: str, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tests = tmp_path / "json"
+    shutil.copytree(EXAMPLES_JSON, tests)
+    # The same module under a name the fakes fail on.
+    shutil.copyfile(tests / "mlp_quality.json", tests / "relu_mlp_quality.json")
+    report = tmp_path / "report.json"
+    code = main(["run", "--test-file-directory", str(tests), "-b", backend, "-p", str(SELECTIVE),
+                 "--timeout", "5", "--artifact-dir", str(tmp_path / "out"),
+                 "--json", str(report)])
+    out = capsys.readouterr()
+    assert code == 1, out.out
+    assert "Traceback" not in out.out + out.err
+    results = by_key(read_report(report)["results"])
+    status, what = FAILURES[backend]
+    victim = results[("relu_mlp_quality", backend)]
+    assert (victim["status"], victim["message"]) == (status, f"relu_mlp_quality @ {backend}: "
+                                                             f"{what}")
+    assert "--test-file-directory" in victim["repro"]
+    assert results[("mlp_quality", backend)]["status"] == "PASS"
 
 
 def test_golden_generate_leaves_a_crashed_case_out_of_the_manifest(

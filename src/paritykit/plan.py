@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from paritykit.cases import CaseRef
 from paritykit.expectations import ExpectationSet
@@ -20,6 +21,17 @@ class Task:
     case: str
     base: str
     backend: str
+
+
+@dataclass(frozen=True)
+class CallTask(Task):
+    """Work that is not a registered case (a JSON test definition): ``call(*args)`` gives its
+    Result in a worker. ``call`` must be a module-level function (it is pickled); ``repro``
+    is the command that reruns it, for a CRASH or TIMEOUT result the worker cannot write."""
+
+    call: Callable[..., Result] = field(compare=False)
+    args: tuple[Any, ...] = field(compare=False)
+    repro: str = ""
 
 
 @dataclass

@@ -25,7 +25,7 @@ from typing import Any
 from paritykit.artifacts import backend_dir
 from paritykit.attempt import error_message
 from paritykit.errors import ParityError
-from paritykit.plan import Task
+from paritykit.plan import CallTask, Task
 from paritykit.registry import BACKENDS
 from paritykit.result import Result, Status
 from paritykit.worker import RunConfig, Worker, init_process, record_files
@@ -225,9 +225,10 @@ class Pool:
             raise ParityError(f"a worker process could not start: it {what}")
         self._kill(proc)
         if task is not None:
+            repro = (task.repro if isinstance(task, CallTask)
+                     else self.config.repro(task.case, task.backend))
             result = Result(task.case, task.backend, status, base=task.base,
-                            message=f"{task.case} @ {task.backend}: {what}",
-                            repro=self.config.repro(task.case, task.backend),
+                            message=f"{task.case} @ {task.backend}: {what}", repro=repro,
                             fingerprint=self.config.fingerprint,
                             traceback=_tail(proc.log))
             outdir = backend_dir(pathlib.Path(self.config.artifact_dir), task.case, task.backend)

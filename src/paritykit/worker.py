@@ -29,7 +29,7 @@ from paritykit.golden_manifest import (
 )
 from paritykit.grad_oracle import compare_gradients, oracle_gradients
 from paritykit.gradients import NotDifferentiable, torch_gradients
-from paritykit.plan import Task
+from paritykit.plan import CallTask, Task
 from paritykit.reference import CaseMaterial, build_case
 from paritykit.registry import BACKENDS, load_plugin
 from paritykit.result import Result, Status
@@ -157,6 +157,8 @@ class Worker:
 
     def run(self, task: Task) -> Result:
         """Execute one task; never raises for a backend's or a case's failure."""
+        if isinstance(task, CallTask):
+            return task.call(*task.args)
         self._started = time.perf_counter()
         result = Result(case=task.case, backend=task.backend, base=task.base,
                         status=Status.RUN_ERROR, repro=self.config.repro(task.case, task.backend),

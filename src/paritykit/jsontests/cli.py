@@ -43,13 +43,18 @@ def _directory(flag: str, value: str) -> pathlib.Path:
 
 
 def run(args: argparse.Namespace, console: Console, backends: Sequence[str]) -> int:
-    """Collect, run and report every definition × backend; exit code 1 if any failed."""
-    from paritykit.jsontests.isolation import run_entry_isolated
-    from paritykit.jsontests.runner import JsonOptions, collect
+    """Collect, run and report every definition × backend; exit code 1 if any failed.
+
+    Entries run in the worker pool like cases do (``-j``, ``--timeout``): a backend that
+    crashes or hangs on one definition costs that entry only.
+    """
+    from paritykit.jsontests.runner import JsonOptions, collect, entry_task, run_entry
     from paritykit.reports import ConsoleReporter, write_json, write_junit
     from paritykit.result import Result, summarize
+    from paritykit.runner import Pool
     from paritykit.session import RESULTS_FILE
     from paritykit.store import ResultStore
+    from paritykit.worker import RunConfig
 
     test_dir = _directory("--test-file-directory", args.test_file_directory)
     options = JsonOptions(
@@ -61,25 +66,46 @@ def run(args: argparse.Namespace, console: Console, backends: Sequence[str]) -> 
         time_margin=args.benchmark_margin)
     entries = collect(options, backends)
     reporter = ConsoleReporter(console, verbose=args.verbose)
-    reporter.start(len(entries), list(backends), 1)
+    reporter.start(len(entries), list(backends), args.jobs)
     store = ResultStore(options.artifact_dir / RESULTS_FILE)
     results: list[Result] = []
     start = time.perf_counter()
+
+    def record(result: Result) -> None:
+        store.append(result)
+        results.append(result)
+        reporter.on_result(result)
+        if args.verbose and result.message and not result.status.failed:
+            # benchmark / compstat passes: the median, IQR or stats behind the verdict
+            console.print(f"    {escape(result.message)}", style="dim", highlight=False)
+
+    runnable = [e for e in entries if e.backend and not (e.error or e.skip)]
+    config = RunConfig(artifact_dir=str(options.artifact_dir), plugins=tuple(args.plugin))
     try:
         for entry in entries:
-            result = run_entry_isolated(entry, options)
-            store.append(result)
-            results.append(result)
-            reporter.on_result(result)
-            if args.verbose and result.message and not result.status.failed:
-                # benchmark / compstat passes: the median, IQR or stats behind the verdict
-                console.print(f"    {escape(result.message)}", style="dim", highlight=False)
+            if entry not in runnable:  # load errors and skips: nothing of a backend's to run
+                record(run_entry(entry, options))
+        tasks = [entry_task(e, options, _repro(args, e.backend or "")) for e in runnable]
+        if tasks:
+            Pool(config, jobs=args.jobs, timeout=args.timeout).run(tasks, record)
     finally:
         store.close()
         reporter.finish(results, time.perf_counter() - start)
     if args.json:
-        write_json(args.json, results, {"backends": list(backends), "jobs": 1,
+        write_json(args.json, results, {"backends": list(backends), "jobs": args.jobs,
                                         "test_file_directory": str(test_dir)})
     if args.junit:
         write_junit(args.junit, results)
     return 1 if summarize(results)["failed"] else 0
+
+
+def _repro(args: argparse.Namespace, backend: str) -> str:
+    """The command that reruns the JSON definitions on one backend."""
+    import shlex
+
+    argv = ["parity", "run", "--test-file-directory", args.test_file_directory, "-b", backend]
+    for flag, value in (("--module-directory", args.module_directory),
+                        ("--external-file-directory", args.external_file_directory)):
+        if value:
+            argv += [flag, value]
+    return shlex.join([*argv, *(a for p in args.plugin for a in ("-p", p))])

@@ -43,6 +43,7 @@ from paritykit.jsontests.fetch import Fetcher, sha256_of
 from paritykit.jsontests.modules import ModuleDefinition, backends_for, load_factory, load_module
 from paritykit.jsontests.runargs import RunArgs, parse_run_args
 from paritykit.jsontests.weights import apply_weights
+from paritykit.plan import CallTask
 from paritykit.result import Result, Status
 from paritykit.tolerance import Tolerance, default_tolerance
 
@@ -110,6 +111,13 @@ def collect(options: JsonOptions, candidates: Sequence[str]) -> list[Entry]:
         entries.extend(Entry(shown, definition.name, b, definition, module, markers=markers)
                        for b in backends)
     return entries
+
+
+def entry_task(entry: Entry, options: JsonOptions, repro: str = "") -> CallTask:
+    """``entry`` as work for the worker pool (:class:`paritykit.runner.Pool`), so a backend
+    that crashes or hangs on it costs this entry only."""
+    return CallTask(case=entry.name, base=entry.file, backend=entry.backend or "-",
+                    call=run_entry, args=(entry, options), repro=repro)
 
 
 def run_entry(entry: Entry, options: JsonOptions) -> Result:
