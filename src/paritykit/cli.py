@@ -6,7 +6,6 @@ Exit codes: 0 nothing failed, 1 something failed, 2 usage error, 130 interrupted
 from __future__ import annotations
 
 import argparse
-import os
 import pathlib
 import sys
 import time
@@ -18,20 +17,33 @@ from rich.markup import escape
 from rich.table import Table
 
 from paritykit import cli_autodiff, cli_bench, cli_eval, cli_export_weights, cli_golden, cli_report
-from paritykit.cases import CASES, CaseRef, select
+from paritykit.cases import CaseRef
+from paritykit.cli_common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    add_expectation_dirs,
+    add_selection,
+    add_source_options,
+    load_config,
+    load_expectations,
+    make_console,
+    run_command,
+    selected_cases,
+)
+from paritykit.cli_common import (
+    EXIT_USAGE as EXIT_USAGE,  # re-exported: paritykit.cli.EXIT_USAGE
+)
 from paritykit.errors import ParityError
 from paritykit.expectations import BUILTIN_DIR, ExpectationSet
 from paritykit.expectations import update as update_expectations
-from paritykit.plan import filter_keyword
 from paritykit.registry import BACKENDS, parse_backend_options
 from paritykit.reports import ConsoleReporter, write_json, write_junit
 from paritykit.result import Result, summarize
 from paritykit.session import RESULTS_FILE, SessionOptions, execute, prepare_plan
 from paritykit.store import read_results
 from paritykit.tolerance import ToleranceRules
-from paritykit.worker import RunConfig, load_sources
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+from paritykit.worker import RunConfig
 
 # Each of these modules owns one subcommand: ``add_parser(subparsers)`` registers it under
 # ``NAME`` and ``run(args, console) -> exit code`` carries it out.
@@ -39,19 +51,13 @@ COMMAND_MODULES = (cli_golden, cli_autodiff, cli_bench, cli_export_weights, cli_
                    cli_report)
 EXTRA_COMMANDS = {module.NAME: module.run for module in COMMAND_MODULES}
 
-
-def _add_source_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-p", "--plugin", action="append", default=[], metavar="FILE_OR_MODULE",
-                        help="load a Python file or module that registers cases and/or backends "
-                             "(repeatable)")
-
-
-def _add_selection(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("cases", nargs="*", metavar="CASE",
-                        help="base names (all their configs) or config names; default: all")
-    parser.add_argument("-k", dest="keyword", metavar="EXPR",
-                        help='pytest-style keyword expression over case ids and markers, '
-                             'e.g. "softmax and not fp16"')
+# The helpers the subcommand modules share live in paritykit.cli_common. These aliases are kept
+# for cli_golden.py, which still imports them from here; drop them once it imports cli_common.
+_add_source_options = add_source_options
+_add_selection = add_selection
+_load = load_config
+_selected = selected_cases
+_expectations = load_expectations
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,16 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p_list = sub.add_parser("list", help="list every case: base name, then each config")
-    _add_source_options(p_list)
-    _add_selection(p_list)
+    add_source_options(p_list)
+    add_selection(p_list)
 
     p_backends = sub.add_parser(
         "backends", help="list backends: available or not, why, devices, versions")
-    _add_source_options(p_backends)
+    add_source_options(p_backends)
 
     p_run = sub.add_parser("run", help="run cases on backends and compare with torch eager")
-    _add_source_options(p_run)
-    _add_selection(p_run)
+    add_source_options(p_run)
+    add_selection(p_run)
     from paritykit.jsontests.cli import add_run_options  # JSON test definitions (seed 003)
 
     add_run_options(p_run)
@@ -115,19 +121,19 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--grad", action="store_true",
                        help="also compare gradients of sum(output * random cotangent) w.r.t. "
                             "inputs and parameters with eager autograd (aot-eager, inductor, mlx)")
-    _add_expectation_dirs(p_run)
+    add_expectation_dirs(p_run)
     p_run.add_argument("--no-expectations", action="store_true",
                        help="ignore every expectations file: report each result as it came")
 
     p_exp = sub.add_parser("expectations", help="check or rewrite expectations files")
     exp_sub = p_exp.add_subparsers(dest="action", required=True, metavar="ACTION")
     p_check = exp_sub.add_parser("check", help="validate every file; warn about stale entries")
-    _add_source_options(p_check)
-    _add_expectation_dirs(p_check)
+    add_source_options(p_check)
+    add_expectation_dirs(p_check)
     p_update = exp_sub.add_parser(
         "update", help="rewrite BACKEND's file from the last results (reasons of entries "
                        "that remain are kept)")
-    _add_source_options(p_update)
+    add_source_options(p_update)
     p_update.add_argument("-b", "--backend", required=True, action="append", metavar="NAME",
                           help="backend whose file to rewrite (repeatable)")
     p_update.add_argument("--artifact-dir", default="parity-out", metavar="DIR",
@@ -139,26 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_expectation_dirs(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--expectations", action="append", default=[], metavar="DIR",
-                        help="a directory of BACKEND.toml expectations files; each replaces the "
-                             "built-in file of its backend (repeatable)")
-
-
-def _load(plugins: Sequence[str]) -> RunConfig:
-    config = RunConfig(plugins=tuple(plugins))
-    load_sources(config)
-    return config
-
-
-def _selected(args: argparse.Namespace) -> list[CaseRef]:
-    return filter_keyword(select(CASES.expand(), args.cases), args.keyword)
-
-
 def cmd_list(args: argparse.Namespace, console: Console) -> int:
     """``parity list``."""
-    _load(args.plugin)
-    refs = _selected(args)
+    load_config(args.plugin)
+    refs = selected_cases(args)
     by_base: dict[str, list[CaseRef]] = {}
     for ref in refs:
         by_base.setdefault(ref.base, []).append(ref)
@@ -172,7 +162,7 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_backends(args: argparse.Namespace, console: Console) -> int:
     """``parity backends``."""
-    _load(args.plugin)
+    load_config(args.plugin)
     table = Table("backend", "available", "devices", "route / reason", "versions", "origin")
     for name in BACKENDS.names():
         info = BACKENDS.info(name)
@@ -198,12 +188,12 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     """``parity run``."""
     if args.jobs < 1 or args.threads < 1:
         raise ParityError("-j/--jobs and --threads must be at least 1")
-    _load(args.plugin)
+    load_config(args.plugin)
     if args.test_file_directory:
         from paritykit.jsontests import cli as json_cli
 
         return json_cli.run(args, console, _backend_names(args))
-    refs = _selected(args)
+    refs = selected_cases(args)
     if args.list:
         for ref in refs:
             console.print(escape(ref.id), highlight=False)
@@ -218,7 +208,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         threads=args.threads, backend_options=parse_backend_options(args.backend_option),
         grad=args.grad,
     )
-    expectations = ExpectationSet() if args.no_expectations else _expectations(args.expectations)
+    expectations = (ExpectationSet() if args.no_expectations
+                    else load_expectations(args.expectations))
     options = SessionOptions(jobs=args.jobs, timeout=args.timeout, resume=args.resume,
                              clean_after=args.clean_after, expectations=expectations)
     plan, previous = prepare_plan(refs, backends, config, options)
@@ -254,20 +245,11 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     return EXIT_FAILED if summarize(everything)["failed"] else EXIT_OK
 
 
-def _expectations(directories: Sequence[str]) -> ExpectationSet:
-    """Load the files and warn on stderr about entries that match no registered case."""
-    expectations = ExpectationSet.load(directories)
-    err = Console(stderr=True, highlight=False)
-    for line in expectations.warnings((r.id for r in CASES.expand()), BACKENDS.names()):
-        err.print(f"[yellow]warning:[/] {escape(line)}")
-    return expectations
-
-
 def cmd_expectations(args: argparse.Namespace, console: Console) -> int:
     """``parity expectations check|update``."""
-    _load(args.plugin)
+    load_config(args.plugin)
     if args.action == "check":
-        loaded = _expectations(args.expectations)
+        loaded = load_expectations(args.expectations)
         for _, exp in sorted(loaded.files.items()):
             kinds = Counter(e.kind for e in exp.entries)
             console.print(f"{escape(exp.path)}: {kinds['xfail']} xfail, {kinds['skip']} skip")
@@ -317,15 +299,8 @@ COMMANDS = {"list": cmd_list, "backends": cmd_backends, "run": cmd_run,
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``parity`` script."""
     args = build_parser().parse_args(argv)
-    # Pipes and CI logs get a wide console instead of rich's 80-column default.
-    width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
-    console = Console(highlight=False, width=width)
-    try:
-        command = COMMANDS.get(args.command) or EXTRA_COMMANDS[args.command]
-        return command(args, console)
-    except ParityError as exc:
-        Console(stderr=True, highlight=False).print(f"parity: error: {escape(str(exc))}")
-        return EXIT_USAGE
+    command = COMMANDS.get(args.command) or EXTRA_COMMANDS[args.command]
+    return run_command(command, args, make_console())
 
 
 if __name__ == "__main__":

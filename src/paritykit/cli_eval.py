@@ -307,6 +307,8 @@ def _render_runs(console: Console, outcome: Any) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m paritykit.cli_eval`` (the same as ``parity eval``)."""
-    from paritykit.cli import main as parity_main
+    import sys
 
-    return parity_main(["eval", *(argv or [])])
+    from paritykit.cli_common import subcommand_main
+
+    return subcommand_main(sys.modules[__name__], argv)

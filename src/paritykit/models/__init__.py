@@ -16,6 +16,8 @@ See docs/models.md for the model table, parameter names and the generation API.
 
 from __future__ import annotations
 
+# Importing the model modules registers the built-in models (see models/spec.py).
+from paritykit.models import gpt2, mobilenet_v2, resnet, small  # noqa: F401
 from paritykit.models.generate import cache_shape, generate, torch_step
 from paritykit.models.gpt2 import kv_step_module
 from paritykit.models.spec import ModelSpec, get_model, model_names, register_model

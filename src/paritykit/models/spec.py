@@ -1,5 +1,10 @@
 """``ModelSpec`` and the registry of built-in models.
 
+The built-in model modules register their specs when they are imported, and
+``paritykit/models/__init__.py`` imports them all; since importing this module runs the
+package's ``__init__`` first, the registry is full before anything here is called. This module
+never imports the model modules itself (they import it).
+
 A spec pairs a name with a plain-data config (JSON-able) and two functions: one that builds the
 module from the config, one that makes deterministic example inputs. Weights are seeded inside a
 fork of torch's RNG, so building a model never disturbs the caller's random state.
@@ -89,21 +94,14 @@ def register_model(spec: ModelSpec) -> ModelSpec:
 BUILTIN_ORDER = ("gpt2", "gpt2-tiny", "resnet18", "resnet34", "mobilenet_v2", "small_cnn", "mlp")
 
 
-def _discover() -> None:
-    # Importing the model modules registers their specs.
-    from paritykit.models import gpt2, mobilenet_v2, resnet, small  # noqa: F401
-
-
 def model_names() -> list[str]:
     """Names of the models: the built-ins in :data:`BUILTIN_ORDER`, then any registered later."""
-    _discover()
     return sorted(_MODELS, key=lambda n: (BUILTIN_ORDER.index(n) if n in BUILTIN_ORDER
                                           else len(BUILTIN_ORDER)))
 
 
 def get_model(name: str) -> ModelSpec:
     """The spec named ``name``; an unknown name is a ParityError listing the known ones."""
-    _discover()
     try:
         return _MODELS[name]
     except KeyError:

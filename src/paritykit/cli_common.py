@@ -1,0 +1,107 @@
+"""What :mod:`paritykit.cli` and its subcommand modules share: exit codes, option builders, the
+loading of ``-p`` sources, case selection, expectations, the console and the error handling.
+
+It imports no ``cli*`` module, so a subcommand module (``cli_eval``, ``cli_golden``, …) can use it
+without importing :mod:`paritykit.cli`, which imports every subcommand module. The heavier parts
+of paritykit are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from paritykit.errors import ParityError
+
+if TYPE_CHECKING:
+    from paritykit.cases import CaseRef
+    from paritykit.expectations import ExpectationSet
+    from paritykit.worker import RunConfig
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+Command = Callable[[argparse.Namespace, Console], int]
+
+
+def add_source_options(parser: argparse.ArgumentParser) -> None:
+    """``-p/--plugin FILE_OR_MODULE`` (repeatable)."""
+    parser.add_argument("-p", "--plugin", action="append", default=[], metavar="FILE_OR_MODULE",
+                        help="load a Python file or module that registers cases and/or backends "
+                             "(repeatable)")
+
+
+def add_selection(parser: argparse.ArgumentParser) -> None:
+    """Positional ``CASE`` names and ``-k EXPR``."""
+    parser.add_argument("cases", nargs="*", metavar="CASE",
+                        help="base names (all their configs) or config names; default: all")
+    parser.add_argument("-k", dest="keyword", metavar="EXPR",
+                        help='pytest-style keyword expression over case ids and markers, '
+                             'e.g. "softmax and not fp16"')
+
+
+def add_expectation_dirs(parser: argparse.ArgumentParser) -> None:
+    """``--expectations DIR`` (repeatable)."""
+    parser.add_argument("--expectations", action="append", default=[], metavar="DIR",
+                        help="a directory of BACKEND.toml expectations files; each replaces the "
+                             "built-in file of its backend (repeatable)")
+
+
+def load_config(plugins: Sequence[str]) -> RunConfig:
+    """Load the built-in cases and backends and the ``-p`` files / modules."""
+    from paritykit.worker import RunConfig, load_sources
+
+    config = RunConfig(plugins=tuple(plugins))
+    load_sources(config)
+    return config
+
+
+def selected_cases(args: argparse.Namespace) -> list[CaseRef]:
+    """The case configs that ``args.cases`` and ``args.keyword`` select."""
+    from paritykit.cases import CASES, select
+    from paritykit.plan import filter_keyword
+
+    return filter_keyword(select(CASES.expand(), args.cases), args.keyword)
+
+
+def load_expectations(directories: Sequence[str]) -> ExpectationSet:
+    """Load the files and warn on stderr about entries that match no registered case."""
+    from paritykit.cases import CASES
+    from paritykit.expectations import ExpectationSet
+    from paritykit.registry import BACKENDS
+
+    expectations = ExpectationSet.load(directories)
+    err = Console(stderr=True, highlight=False)
+    for line in expectations.warnings((r.id for r in CASES.expand()), BACKENDS.names()):
+        err.print(f"[yellow]warning:[/] {escape(line)}")
+    return expectations
+
+
+def make_console() -> Console:
+    """stdout's console: pipes and CI logs get 160 columns instead of rich's 80 by default."""
+    width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
+    return Console(highlight=False, width=width)
+
+
+def run_command(command: Command, args: argparse.Namespace, console: Console) -> int:
+    """Run ``command``; a ParityError is a usage error, printed on stderr."""
+    try:
+        return command(args, console)
+    except ParityError as exc:
+        Console(stderr=True, highlight=False).print(f"parity: error: {escape(str(exc))}")
+        return EXIT_USAGE
+
+
+def subcommand_main(module: Any, argv: Sequence[str] | None = None) -> int:
+    """``parity NAME ARGV...`` for one subcommand module (``NAME``, ``add_parser``, ``run``)
+    without building the whole ``parity`` parser: ``python -m paritykit.cli_eval``."""
+    parser = argparse.ArgumentParser(prog="parity")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    module.add_parser(sub)
+    args = parser.parse_args([module.NAME, *(argv or [])])
+    return run_command(module.run, args, make_console())
