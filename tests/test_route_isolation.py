@@ -106,3 +106,33 @@ def test_golden_generate_leaves_a_crashed_case_out_of_the_manifest(
     manifest = golden.load_manifest(out)
     assert [e.case for e in manifest.cases] == ["linear_3d"]
     assert "stored 1 case(s)" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", sorted(FAILURES))
+def test_eval_costs_only_the_failing_backend(
+    backend: str, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The fakes fail on any module holding a ReLU: the mlp's validate and trace on that
+    backend are lost, torch's still run and pass."""
+    import json
+
+    status, what = FAILURES[backend]
+    common = ["--model", "mlp", "-b", f"{backend},torch", "-p", str(SELECTIVE),
+              "--timeout", "5", "--artifact-dir", str(tmp_path)]
+    assert main(["eval", "--workload", "validate", *common]) == 1
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
+    rows = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    results = {r["backend"]: r for r in rows}
+    assert (results[backend]["status"], results[backend]["message"]) == (
+        status, f"model:mlp @ {backend}: {what}")
+    assert results["torch"]["status"] == "PASS"
+
+    assert main(["eval", "--workload", "trace", *common]) == 1
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
+    lost = json.loads((tmp_path / f"trace-mlp-{backend}.json").read_text())
+    assert lost["error"] == f"{status}: model:mlp @ {backend}: {what}"
+    kept = json.loads((tmp_path / "trace-mlp-torch.json").read_text())
+    assert kept["rows"] and {r["status"] for r in kept["rows"]} == {"PASS"}

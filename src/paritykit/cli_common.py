@@ -93,7 +93,8 @@ def run_command(command: Command, args: argparse.Namespace, console: Console) ->
     try:
         return command(args, console)
     except ParityError as exc:
-        Console(stderr=True, highlight=False).print(f"parity: error: {escape(str(exc))}")
+        Console(stderr=True, highlight=False).print(f"parity: error: {escape(str(exc))}",
+                                                    soft_wrap=True)
         return EXIT_USAGE
 
 

@@ -117,8 +117,7 @@ def _options(args: argparse.Namespace) -> Any:
 def run(args: argparse.Namespace, console: Console) -> int:
     """Run one entry (``--model``) or a suite; print each entry's tables."""
     from paritykit.errors import ParityError
-    from paritykit.evaluate.isolation import load_plugins
-    from paritykit.evaluate.session import execute
+    from paritykit.evaluate.session import execute, load_plugins
     from paritykit.evaluate.suite import load_suite
     from paritykit.models import get_model, model_names
 

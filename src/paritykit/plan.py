@@ -25,13 +25,20 @@ class Task:
 
 @dataclass(frozen=True)
 class CallTask(Task):
-    """Work that is not a registered case (a JSON test definition): ``call(*args)`` gives its
-    Result in a worker. ``call`` must be a module-level function (it is pickled); ``repro``
-    is the command that reruns it, for a CRASH or TIMEOUT result the worker cannot write."""
+    """Work that is not a registered case (a JSON test definition, an eval job): ``call(*args)``
+    in a worker gives its value, a Result unless ``on_lost`` says otherwise.
 
-    call: Callable[..., Result] = field(compare=False)
+    ``call`` must be a module-level function (it is pickled). ``repro`` is the command that
+    reruns it, for a CRASH or TIMEOUT result the worker cannot write. ``on_lost(status, what,
+    detail)``, when given, builds the value of a task whose worker crashed, timed out or whose
+    ``call`` raised (``what`` is e.g. ``worker process killed by signal SIGSEGV``); without it
+    that value is a Result with the pool's message grammar.
+    """
+
+    call: Callable[..., Any] = field(compare=False)
     args: tuple[Any, ...] = field(compare=False)
     repro: str = ""
+    on_lost: Callable[[Status, str, str], Any] | None = field(default=None, compare=False)
 
 
 @dataclass

@@ -17,6 +17,7 @@ import pathlib
 import signal
 import sys
 import time
+import traceback
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -63,12 +64,19 @@ def _worker_main(conn: multiprocessing.connection.Connection, config: RunConfig,
             return
         if task is None:
             return
+        payload: Any
         try:
-            payload = worker.run(task).to_dict()
+            value = worker.run(task)
+            payload = value if isinstance(task, CallTask) else value.to_dict()
         except BaseException as exc:
-            payload = Result(task.case, task.backend, Status.RUN_ERROR, base=task.base,
-                             message=error_message(task.case, task.backend, "harness error",
-                                                   exc)).to_dict()
+            if isinstance(task, CallTask) and task.on_lost is not None:
+                payload = task.on_lost(Status.RUN_ERROR, f"{type(exc).__name__}: {exc}",
+                                       "".join(traceback.format_exception(exc)))
+            else:
+                failed = Result(task.case, task.backend, Status.RUN_ERROR, base=task.base,
+                                message=error_message(task.case, task.backend, "harness error",
+                                                      exc))
+                payload = failed if isinstance(task, CallTask) else failed.to_dict()
         conn.send(("result", payload))
 
 
@@ -148,7 +156,9 @@ class Pool:
     def run(self, tasks: Iterable[Task], on_result: OnResult) -> list[Result]:
         """Run ``tasks``; ``on_result`` sees each Result as soon as it exists."""
         tasks = list(tasks)  # read twice below; a generator would be empty the second time
-        groups = {t.backend: (t.backend if BACKENDS.get(t.backend).needs_own_process else "")
+        known = set(BACKENDS.names())  # a CallTask may name no backend ("-", "torch eager")
+        groups = {t.backend: (t.backend if t.backend in known
+                              and BACKENDS.get(t.backend).needs_own_process else "")
                   for t in tasks}
         pending: deque[Task] = deque(tasks)
         need = Counter(groups[t.backend] for t in tasks)  # pending tasks per worker group
@@ -165,6 +175,12 @@ class Pool:
         finally:
             self.close()
         return results
+
+    def call(self, task: CallTask) -> Any:
+        """Run one CallTask in a worker and return its value (or ``on_lost``'s)."""
+        values: list[Any] = []
+        self.run([task], values.append)
+        return values[0]
 
     def _dispatch(self, pending: deque[Task], groups: dict[str, str], need: Counter[str]) -> None:
         for proc in self._procs:
@@ -203,8 +219,8 @@ class Pool:
                 if kind == "ready":
                     proc.ready = True
                 elif kind == "result":
-                    proc.task = None
-                    emit(Result.from_dict(payload))
+                    called, proc.task = isinstance(proc.task, CallTask), None
+                    emit(payload if called else Result.from_dict(payload))
                 elif kind == "init_error":
                     self._kill(proc)
                     raise ParityError(f"a worker process could not start: {payload}")
@@ -224,7 +240,9 @@ class Pool:
             self._kill(proc)
             raise ParityError(f"a worker process could not start: it {what}")
         self._kill(proc)
-        if task is not None:
+        if isinstance(task, CallTask) and task.on_lost is not None:
+            emit(task.on_lost(status, what, _tail(proc.log)))
+        elif task is not None:
             repro = (task.repro if isinstance(task, CallTask)
                      else self.config.repro(task.case, task.backend))
             result = Result(task.case, task.backend, status, base=task.base,

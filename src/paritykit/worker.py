@@ -158,7 +158,8 @@ class Worker:
     def run(self, task: Task) -> Result:
         """Execute one task; never raises for a backend's or a case's failure."""
         if isinstance(task, CallTask):
-            return task.call(*task.args)
+            value: Result = task.call(*task.args)
+            return value
         self._started = time.perf_counter()
         result = Result(case=task.case, backend=task.backend, base=task.base,
                         status=Status.RUN_ERROR, repro=self.config.repro(task.case, task.backend),

@@ -1,7 +1,8 @@
 """Test-only fake backends that crash on SOME programs only, like a real backend with a bug.
 
 None of these is a real backend. Each runs the program's own torch module (so its results are
-right) except for programs whose name starts with ``relu``: there ``fake-segv-some``
+right) except for programs whose name starts with ``relu`` or whose module holds an
+``nn.ReLU`` (whole models in ``parity eval``): there ``fake-segv-some``
 dereferences NULL, ``fake-abort-some`` calls abort() and ``fake-hang-some`` never returns.
 They exist to check that every route (run, golden, pytest, ...) reports just those programs as
 CRASH / TIMEOUT and everything else normally.
@@ -30,7 +31,9 @@ class _EagerPrepared(pk.Prepared):
     def __init__(self, program: pk.Program, failure: str) -> None:
         super().__init__()
         self.module = program.module
-        self.failure = failure if program.name.startswith(VICTIM) else ""
+        victim = program.name.startswith(VICTIM) or any(
+            isinstance(m, torch.nn.ReLU) for m in program.module.modules())
+        self.failure = failure if victim else ""
 
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         if self.failure == "segv":

@@ -1,23 +1,30 @@
 """One eval entry end to end: pick backends, run one job per backend, collect the data.
 
-Each backend's job runs through :func:`paritykit.evaluate.isolation.call` (its own process by
-default; always for backends with ``needs_own_process``, such as ``jax``), so a backend that
-fails, crashes or hangs costs its own result and the others still run. Nothing here prints:
-``on_progress`` is told what starts, the CLI renders what comes back.
+Each backend's job runs in a worker of :class:`paritykit.runner.Pool`, the pool every route
+uses (one fresh worker per job, one job at a time, so timings never share the CPU), so a
+backend that fails, crashes or hangs costs its own result and the others still run. Nothing
+here prints: ``on_progress`` is told what starts, the CLI renders what comes back.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 import pathlib
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from paritykit.evaluate import bench, isolation, run, trace, validate
-from paritykit.evaluate.common import failed_result, log_path
+from paritykit.cache import default_cache_dir
+from paritykit.evaluate import bench, run, trace, validate
+from paritykit.evaluate.common import failed_result
 from paritykit.evaluate.options import EvalOptions
+from paritykit.plan import CallTask
 from paritykit.registry import BACKENDS
 from paritykit.result import Result, Status
+from paritykit.runner import Pool
+from paritykit.worker import RunConfig, load_sources
 
 RESULTS_FILE = "results.jsonl"
 Progress = Callable[[str], None]
@@ -62,18 +69,39 @@ def pick_backends(requested: tuple[str, ...]) -> tuple[list[str], dict[str, str]
 
 
 def job(options: EvalOptions, workload: str, backend: str, threads: int) -> Any:
-    """One backend's job of ``workload`` (isolated unless ``options.isolate`` is off)."""
+    """One backend's job of ``workload``: in a worker process unless ``options.isolate`` is
+    off (backends that need a process of their own get one all the same)."""
     fn, failed = JOBS[workload]
     if workload == "bench" and backend == "torch eager":
         fn = bench.bench_reference
-    isolate = options.isolate or (backend in BACKENDS.names()
-                                  and BACKENDS.get(backend).needs_own_process)
     args = (options,) if fn is bench.bench_reference else (options, backend)
-    return isolation.call(
-        fn, args, isolate=isolate, plugins=options.plugins, threads=threads,
-        timeout_s=options.timeout_s, log=log_path(options, backend.replace(" ", "-"), workload),
-        on_failure=lambda status, message, detail: failed(options, backend, status, message,
-                                                          detail))
+    on_lost = functools.partial(failed, options, backend)
+    own = backend in BACKENDS.names() and BACKENDS.get(backend).needs_own_process
+    if not (options.isolate or own):
+        set_threads(threads)
+        try:
+            return fn(*args)
+        except Exception as exc:  # a harness error of this job; a backend's are data already
+            return on_lost(Status.RUN_ERROR, f"{type(exc).__name__}: {exc}",
+                           "".join(traceback.format_exception(exc)))
+    config = RunConfig(artifact_dir=options.artifact_dir, plugins=options.plugins,
+                       threads=threads, cache_dir=str(default_cache_dir()))
+    task = CallTask(case=options.case_id, base=options.case_id, backend=backend, call=fn,
+                    args=args, on_lost=on_lost)
+    return Pool(config, timeout=options.timeout_s).call(task)
+
+
+def set_threads(threads: int) -> None:
+    """Thread budget of this process: torch's pools (backends read ``torch.get_num_threads``)."""
+    import torch
+
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    torch.set_num_threads(threads)
+
+
+def load_plugins(plugins: Sequence[str]) -> None:
+    """Discover the built-in backends and import the user's ``-p`` files."""
+    load_sources(RunConfig(plugins=tuple(plugins)))
 
 
 def execute(options: EvalOptions, on_progress: Progress = lambda _: None) -> EvalOutcome:
