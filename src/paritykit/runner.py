@@ -113,11 +113,20 @@ def exit_description(exitcode: int | None) -> str:
 
 @dataclass
 class Pool:
-    """Worker processes for one run; use :meth:`run`."""
+    """Worker processes for one run; use :meth:`run`.
+
+    ``persistent`` keeps idle workers between :meth:`run` calls (a pytest session sends one
+    task at a time); the owner calls :meth:`close`. A worker that crashed or hung is replaced
+    either way.
+
+        >>> pool = Pool(RunConfig(), jobs=2)            # doctest: +SKIP
+        >>> results = pool.run(plan.tasks, print)        # doctest: +SKIP
+    """
 
     config: RunConfig
     jobs: int = 1
     timeout: float = 600.0
+    persistent: bool = False
     _procs: list[_Proc] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -173,7 +182,8 @@ class Pool:
                 self._dispatch(pending, groups, need)
                 self._wait(emit)
         finally:
-            self.close()
+            if not self.persistent:
+                self.close()
         return results
 
     def call(self, task: CallTask) -> Any:
