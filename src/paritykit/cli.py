@@ -51,15 +51,6 @@ COMMAND_MODULES = (cli_golden, cli_autodiff, cli_bench, cli_export_weights, cli_
                    cli_report)
 EXTRA_COMMANDS = {module.NAME: module.run for module in COMMAND_MODULES}
 
-# The helpers the subcommand modules share live in paritykit.cli_common. These aliases are kept
-# for cli_golden.py, which still imports them from here; drop them once it imports cli_common.
-_add_source_options = add_source_options
-_add_selection = add_selection
-_load = load_config
-_selected = selected_cases
-_expectations = load_expectations
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to render ``--help`` in the docs)."""
     parser = argparse.ArgumentParser(

@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from paritykit.cli_common import EXIT_FAILED, EXIT_OK
+
 NAME = "eval"
 _STYLE = {"PASS": "green", "MISMATCH": "bold red", "UNSUPPORTED": "dim", "SKIPPED": "dim"}
 

@@ -1,8 +1,8 @@
 """``parity golden generate|compare``: store a backend's outputs here, check another there.
 
 Listed in :data:`paritykit.cli.COMMAND_MODULES`, like every subcommand module (``NAME``,
-``add_parser``, ``run``). The helpers of :mod:`paritykit.cli` are imported inside the
-functions, because ``cli`` imports this module while it is itself being imported.
+``add_parser``, ``run``); the option builders it shares with ``parity run`` live in
+:mod:`paritykit.cli_common`.
 """
 
 from __future__ import annotations
@@ -14,27 +14,31 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from paritykit.cli_common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_selection,
+    add_source_options,
+    load_config,
+    load_expectations,
+    selected_cases,
+)
 from paritykit.errors import ParityError
 from paritykit.result import Result, summarize
-
-EXIT_OK, EXIT_FAILED = 0, 1
-
 
 NAME = "golden"
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``golden`` with its ``generate`` and ``compare`` actions to ``parity``'s subparsers."""
-    from paritykit.cli import _add_selection, _add_source_options
-
     p_golden = subparsers.add_parser(
         "golden", help="store a backend's outputs as golden values, or compare with them")
     actions = p_golden.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     p_gen = actions.add_parser(
         "generate", help="run cases on a backend; store inputs, outputs and a manifest in DIR")
-    _add_source_options(p_gen)
-    _add_selection(p_gen)
+    add_source_options(p_gen)
+    add_selection(p_gen)
     p_gen.add_argument("-b", "--backend", required=True, metavar="NAME",
                        help="the backend whose outputs become the golden values")
     p_gen.add_argument("--out", required=True, metavar="DIR",
@@ -44,7 +48,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
     p_cmp = actions.add_parser(
         "compare", help="run a backend here on a golden directory's inputs; compare outputs")
-    _add_source_options(p_cmp)
+    add_source_options(p_cmp)
     p_cmp.add_argument("-b", "--backend", required=True, metavar="NAME",
                        help="the backend to check against the golden values")
     p_cmp.add_argument("--golden", required=True, metavar="DIR",
@@ -78,24 +82,23 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, console: Console) -> int:
     """``parity golden generate|compare``; exit 1 when any case failed or differed."""
     from paritykit import golden
-    from paritykit.cli import _expectations, _load, _selected
     from paritykit.expectations import ExpectationSet
     from paritykit.registry import BACKENDS, parse_backend_options
     from paritykit.tolerance import ToleranceRules
 
-    _load(args.plugin)
+    load_config(args.plugin)
     info = BACKENDS.info(args.backend)  # unknown names are a usage error listing the known ones
     if not info.available:
         raise ParityError(f"backend {args.backend} is not available: {info.reason}")
     options = parse_backend_options(args.backend_option).get(args.backend, {})
-    known = ExpectationSet() if args.no_expectations else _expectations(args.expectations)
+    known = ExpectationSet() if args.no_expectations else load_expectations(args.expectations)
     if args.jobs < 1:
         raise ParityError("-j/--jobs must be at least 1")
     pool = golden.PoolOptions(jobs=args.jobs, timeout=args.timeout, plugins=tuple(args.plugin),
                               artifact_dir=args.artifact_dir)
     start = time.perf_counter()
     if args.action == "generate":
-        refs = _selected(args)
+        refs = selected_cases(args)
         if not refs:
             raise ParityError("no case matches the selection (see `parity list`)")
         results = golden.generate(args.backend, refs, args.out, seed=args.seed, options=options,

@@ -19,10 +19,10 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from paritykit.cli_common import EXIT_OK
 from paritykit.errors import ParityError
 
 NAME = "report"
-EXIT_OK = 0
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
