@@ -27,7 +27,7 @@ import numpy as np
 
 from paritykit.artifacts import link_or_copy
 from paritykit.backend import Backend, Prepared
-from paritykit.cache import ArtifactCache, backend_source_hash, cache_key, host_id
+from paritykit.cache import ArtifactCache, backend_identity, cache_key
 from paritykit.compare import compare_input_sets, message
 from paritykit.errors import ExportError
 from paritykit.program import Program
@@ -95,9 +95,8 @@ class CacheSlot:
 
     def key(self, backend: Backend, options: Mapping[str, str]) -> str:
         """The content-addressed key: program parts, backend name, versions, code, host."""
-        return cache_key({**self.key_parts(), "backend": backend.name,
-                          "versions": backend.versions(), "options": dict(options),
-                          "source": backend_source_hash(type(backend)), "host": host_id()})
+        return cache_key({**self.key_parts(), **backend_identity(backend),
+                          "options": dict(options)})
 
 
 def attempt(backend: Backend, program: Program, reference: Reference, result: Result, *,

@@ -15,10 +15,13 @@ import pathlib
 import platform
 import shutil
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import filelock
 import platformdirs
+
+if TYPE_CHECKING:
+    from paritykit.backend import Backend
 
 COMPLETE = ".complete"
 
@@ -61,6 +64,13 @@ def backend_source_hash(cls: type) -> str:
     helpers); for any other, the file that defines the class.
     """
     return _source_hash(inspect.getsourcefile(cls) or "")
+
+
+def backend_identity(backend: Backend) -> dict[str, Any]:
+    """The key parts that identify a backend build on this machine: name, package versions,
+    its lowering code and the host CPU (every cache key of a lowered artifact has them)."""
+    return {"backend": backend.name, "versions": backend.versions(),
+            "source": backend_source_hash(type(backend)), "host": host_id()}
 
 
 @functools.cache

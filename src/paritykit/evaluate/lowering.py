@@ -1,30 +1,28 @@
 """Shared glue of every workload: one program through one backend's real protocol.
 
 ``Program(name, module, example_inputs)`` → ``backend.prepare(program, workdir)`` →
-``prepared.run(numpy inputs)``; failures become an :class:`Outcome` with a status from the one
-taxonomy (EXPORT_ERROR, LOWER_ERROR, RUN_ERROR), never an exception.
+``prepared.run(numpy inputs)``, through :mod:`paritykit.attempt` (which classifies failures:
+EXPORT_ERROR, LOWER_ERROR, RUN_ERROR); a failure is an :class:`Outcome`, never an exception.
 """
 
 from __future__ import annotations
 
 import pathlib
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from paritykit import attempt
 from paritykit.backend import Prepared
 from paritykit.compare import Comparison, compare_outputs
 from paritykit.dtypes import to_numpy
-from paritykit.errors import ExportError
 from paritykit.program import Program
 from paritykit.registry import BACKENDS
-from paritykit.result import Status
+from paritykit.result import Result, Status
 from paritykit.tolerance import CaseTolerance, Tolerance, ToleranceRules
-from paritykit.worker import error_message
 
 
 @dataclass
@@ -55,14 +53,12 @@ def prepare(backend: str, program: Program, workdir: pathlib.Path, label: str) -
 
     ``label`` names the thing in messages (``model:mlp`` or ``model:mlp:fc1``).
     """
-    workdir.mkdir(parents=True, exist_ok=True)
+    result = Result(label, backend, Status.PASS)
     start = time.perf_counter()
     try:
-        prepared = BACKENDS.get(backend).prepare(program, workdir)
-    except ExportError as exc:
-        return _failed(Status.EXPORT_ERROR, label, backend, "export failed", exc)
+        prepared = attempt.prepare(BACKENDS.get(backend), program, workdir, result)
     except Exception as exc:
-        return _failed(Status.LOWER_ERROR, label, backend, "lowering failed", exc)
+        return _failed(attempt.fail(result, attempt.Stage.PREPARE, exc))
     return Outcome(Status.PASS, prepared=prepared, prepare_s=time.perf_counter() - start)
 
 
@@ -70,14 +66,14 @@ def run(outcome: Outcome, inputs: list[np.ndarray], label: str, backend: str) ->
     """Run a prepared program once; a failure turns the outcome into RUN_ERROR."""
     if outcome.prepared is None:
         return outcome
-    start = time.perf_counter()
+    result = Result(label, backend, Status.PASS)
     try:
-        outcome.outputs = list(outcome.prepared.run(inputs))
+        outcome.outputs = list(attempt.run_sets(outcome.prepared, [inputs], result)[0])
     except Exception as exc:
-        failed = _failed(Status.RUN_ERROR, label, backend, "run failed", exc)
+        failed = _failed(attempt.fail(result, attempt.Stage.RUN, exc))
         failed.prepared, failed.prepare_s = outcome.prepared, outcome.prepare_s
         return failed
-    outcome.run_s = time.perf_counter() - start
+    outcome.run_s = result.run_s
     return outcome
 
 
@@ -88,10 +84,8 @@ def lower_and_run(backend: str, program: Program, workdir: pathlib.Path,
     return run(outcome, numpy_inputs(program.example_inputs), label, backend)
 
 
-def _failed(status: Status, label: str, backend: str, what: str,
-            exc: BaseException) -> Outcome:
-    return Outcome(status, message=error_message(label, backend, what, exc),
-                   traceback="".join(traceback.format_exception(exc)))
+def _failed(result: Result) -> Outcome:
+    return Outcome(result.status, message=result.message, traceback=result.traceback)
 
 
 def load_rules(path: str | None) -> ToleranceRules:

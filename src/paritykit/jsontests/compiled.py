@@ -1,4 +1,6 @@
-"""Getting a module onto a backend through the compiled-module cache.
+"""Getting a module file (``mlir``/``onnx``) onto a backend through the compiled-module cache.
+
+A ``torch`` module goes through :func:`paritykit.attempt.prepare` like every other program.
 
 Entries live at ``<artifact dir>/artifacts/<backend>/<key>/``
 (:class:`paritykit.cache.ArtifactCache`).
@@ -19,14 +21,12 @@ import hashlib
 import inspect
 import json
 import pathlib
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from paritykit.backend import Backend, Prepared
-from paritykit.cache import ArtifactCache, backend_source_hash, cache_key, host_id
-from paritykit.program import Program
+from paritykit.cache import ArtifactCache, backend_identity, cache_key
 
 #: Written into a module-file entry: which file in it is the compiled artifact.
 ENTRY_INFO = "jsontest-module.json"
@@ -38,12 +38,6 @@ class Loaded:
 
     prepared: Prepared
     cache: str
-
-
-def backend_parts(backend: Backend) -> dict[str, Any]:
-    """Cache-key parts that identify the backend build on this machine."""
-    return {"backend": backend.name, "versions": backend.versions(),
-            "code": backend_source_hash(type(backend)), "host": host_id()}
 
 
 def factory_source_hash(model: Any) -> str:
@@ -66,7 +60,7 @@ def module_file_key(backend: Backend, kind: str, content_sha256: str,
     True
     """
     return cache_key({"kind": kind, "content": content_sha256, "flags": list(flags),
-                      **backend_parts(backend)})
+                      **backend_identity(backend)})
 
 
 def load_module_file(cache: ArtifactCache, backend: Backend, kind: str, path: pathlib.Path,
@@ -90,21 +84,3 @@ def load_module_file(cache: ArtifactCache, backend: Backend, kind: str, path: pa
     reopened = entry / relative
     return Loaded(backend.prepare_module(reopened.suffix[1:], reopened, entry, (), options),
                   state)
-
-
-def load_program(cache: ArtifactCache, backend: Backend, program: Program,
-                 key_parts: dict[str, Any], scratch: pathlib.Path) -> Loaded:
-    """Prepare a torch program on ``backend``, through the cache when the backend is cacheable."""
-    if not backend.cacheable:
-        scratch.mkdir(parents=True, exist_ok=True)
-        workdir = pathlib.Path(tempfile.mkdtemp(prefix=f"{backend.name}-", dir=scratch))
-        return Loaded(backend.prepare(program, workdir), "off")
-    key = cache_key({**key_parts, "options": program.options, **backend_parts(backend)})
-    entry = cache.lookup(backend.name, key)
-    if entry is not None:
-        return Loaded(backend.load(program, entry), "hit")
-    state = "forced" if cache.force else "miss"
-    staged = cache.staging(backend.name)
-    backend.prepare(program, staged)
-    entry = cache.commit(backend.name, key, staged)
-    return Loaded(backend.load(program, entry), state)

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import pathlib
 import shlex
+import tempfile
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from paritykit.attempt import CacheSlot, Stage, fail, prepare
 from paritykit.backend import Backend, Prepared
 from paritykit.cache import ArtifactCache
 from paritykit.compare import compare_outputs, message
@@ -28,7 +29,6 @@ from paritykit.jsontests.compiled import (
     Loaded,
     factory_source_hash,
     load_module_file,
-    load_program,
     module_file_key,
 )
 from paritykit.jsontests.definitions import (
@@ -138,21 +138,18 @@ def run_entry(entry: Entry, options: JsonOptions) -> Result:
     except DefinitionError as exc:
         _set(result, Status.RUN_ERROR, str(exc))
     except _Stage as stage:
-        cause = stage.__cause__ or stage
-        result.traceback = "".join(traceback.format_exception(cause))
-        headline = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
-        _set(result, stage.status, f"{entry.id}: {stage.what} failed: "
-                                   f"{type(cause).__name__}: {headline}")
+        fail(result, stage.stage, stage.__cause__ or stage)
     result.total_s = time.perf_counter() - start
     return result
 
 
 class _Stage(Exception):
-    """Wraps a backend exception with the status of the stage it happened in."""
+    """Wraps a backend exception with the stage it happened in (classified by
+    :func:`paritykit.attempt.fail`, like on every other route)."""
 
-    def __init__(self, status: Status, what: str) -> None:
-        super().__init__(what)
-        self.status, self.what = status, what
+    def __init__(self, stage: Stage) -> None:
+        super().__init__(stage.phrase)
+        self.stage = stage
 
 
 def _set(result: Result, status: Status, text: str) -> Result:
@@ -160,13 +157,13 @@ def _set(result: Result, status: Status, text: str) -> Result:
     return result
 
 
-def _stage(status: Status, what: str, fn: Callable[[], Any]) -> Any:
+def _stage(stage: Stage, fn: Callable[[], Any]) -> Any:
     try:
         return fn()
     except DefinitionError:
         raise
     except Exception as exc:
-        raise _Stage(status, what) from exc
+        raise _Stage(stage) from exc
 
 
 def _arrays(specs: Sequence[ArgSpec], definition: TestDefinition,
@@ -195,10 +192,8 @@ def _run(result: Result, definition: TestDefinition, module: ModuleDefinition,
         raise DefinitionError(f"{definition.file}: $.inputs: a test of a torch module needs "
                               "inputs (they are the example inputs of its export)")
     start = time.perf_counter()
-    loaded = _load(definition, module, backend, options, fetcher, inputs, run_args)
+    prepared = _load(result, definition, module, backend, options, fetcher, inputs, run_args)
     result.prepare_s = time.perf_counter() - start
-    result.cache = loaded.cache
-    prepared = loaded.prepared
     result.device = prepared.device
     result.stats = dict(prepared.stats)
     if prepared.artifact is not None:
@@ -207,9 +202,9 @@ def _run(result: Result, definition: TestDefinition, module: ModuleDefinition,
     check[definition.type](result, definition, prepared, inputs, fetcher, options)
 
 
-def _load(definition: TestDefinition, module: ModuleDefinition, backend: Backend,
-          options: JsonOptions, fetcher: Fetcher, inputs: list[np.ndarray],
-          run_args: RunArgs) -> Loaded:
+def _load(result: Result, definition: TestDefinition, module: ModuleDefinition,
+          backend: Backend, options: JsonOptions, fetcher: Fetcher, inputs: list[np.ndarray],
+          run_args: RunArgs) -> Prepared:
     cache = ArtifactCache(options.artifact_dir, options.force_recompile)
     iree = backend.name == "iree"  # compiler_flags and run_args are iree's
     if module.kind != "torch":
@@ -221,9 +216,10 @@ def _load(definition: TestDefinition, module: ModuleDefinition, backend: Backend
         runtime = {"driver": run_args.iree_driver, "function": run_args.function or ""} \
             if iree else {}
         key = module_file_key(backend, module.kind, sha256_of(path), flags)
-        loaded: Loaded = _stage(Status.LOWER_ERROR, "compile", lambda: load_module_file(
+        loaded: Loaded = _stage(Stage.PREPARE, lambda: load_module_file(
             cache, backend, module.kind, path, key, flags, runtime))
-        return loaded
+        result.cache = loaded.cache
+        return loaded.prepared
     model = load_factory(module, options.module_dir)
     weights = [apply_weights(model, w, definition.file, fetcher.fetch)
                for w in definition.weights]
@@ -238,10 +234,13 @@ def _load(definition: TestDefinition, module: ModuleDefinition, backend: Backend
     parts = {"kind": "torch", "factory": module.source, "code": factory_source_hash(model),
              "weights": weights, "inputs": [(list(a.shape), str(a.dtype)) for a in inputs]}
     scratch = options.artifact_dir / "work"
-    _stage(Status.EXPORT_ERROR, "torch.export", program.exported)
-    loaded = _stage(Status.LOWER_ERROR, "prepare",
-                    lambda: load_program(cache, backend, program, parts, scratch))
-    return loaded
+    scratch.mkdir(parents=True, exist_ok=True)
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix=f"{backend.name}-", dir=scratch))
+    slot = CacheSlot(cache, lambda: parts)
+    _stage(Stage.PREPARE, program.exported)  # an export failure is EXPORT_ERROR on any backend
+    prepared: Prepared = _stage(Stage.PREPARE, lambda: prepare(backend, program, workdir,
+                                                                result, slot))
+    return prepared
 
 
 def _retype(outputs: list[np.ndarray], expected: list[np.ndarray]) -> list[np.ndarray]:
@@ -270,7 +269,7 @@ def _quality(result: Result, definition: TestDefinition, prepared: Prepared,
              inputs: list[np.ndarray], fetcher: Fetcher, options: JsonOptions) -> None:
     expected = _arrays(definition.expected_outputs, definition, fetcher)
     start = time.perf_counter()
-    outputs = _stage(Status.RUN_ERROR, "run", lambda: prepared.run(inputs))
+    outputs = _stage(Stage.RUN, lambda: prepared.run(inputs))
     result.run_s = time.perf_counter() - start
     comparison = compare_outputs(_retype(list(outputs), expected), expected,
                                  _tolerance(definition))
@@ -287,8 +286,8 @@ def _benchmark(result: Result, definition: TestDefinition, prepared: Prepared,
                inputs: list[np.ndarray], fetcher: Fetcher, options: JsonOptions) -> None:
     from paritykit.timing import measure
 
-    _stage(Status.RUN_ERROR, "run", lambda: prepared.run(inputs))
-    timing = _stage(Status.RUN_ERROR, "benchmark", lambda: measure(
+    _stage(Stage.RUN, lambda: prepared.run(inputs))
+    timing = _stage(Stage.RUN, lambda: measure(
         lambda: prepared.run(inputs), budget_s=options.benchmark_budget_s))
     result.run_s = timing.median_s
     result.stats.update({"median_ms": timing.median_s * 1e3, "iqr_ms": timing.iqr_s * 1e3,
