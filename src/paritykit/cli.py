@@ -23,6 +23,7 @@ from paritykit.cli_common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     add_expectation_dirs,
+    add_option,
     add_selection,
     add_source_options,
     load_config,
@@ -79,19 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
                             "available backend")
     p_run.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
                        help="worker processes (default 1)")
-    p_run.add_argument("--threads", type=int, default=1, metavar="N",
-                       help="threads per worker for torch and ONNX Runtime (default 1); fixed "
-                            "rather than cores/-j so results and compile caches do not depend "
-                            "on -j")
+    add_option(p_run.add_argument, "threads",
+               help="threads per worker for torch and ONNX Runtime (default 1); fixed rather "
+                    "than cores/-j so results and compile caches do not depend on -j")
     p_run.add_argument("-v", "--verbose", action="store_true", help="one line per result")
     p_run.add_argument("--list", action="store_true", help="print the selected cases and exit")
-    p_run.add_argument("--seed", type=int, default=0, help="run seed for inputs and weights")
-    p_run.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
-                       help="per (case, backend) limit; the worker is killed past it "
-                            "(default 600)")
-    p_run.add_argument("--tolerances", metavar="FILE", help="tolerance rules (JSON)")
-    p_run.add_argument("--artifact-dir", default="parity-out", metavar="DIR",
-                       help="where results.jsonl and per-case artifacts go (default parity-out)")
+    for name in ("seed", "timeout", "tolerances", "artifact-dir"):
+        add_option(p_run.add_argument, name)
     p_run.add_argument("--clean-after", action="store_true",
                        help="delete the artifacts of passing results at the end")
     p_run.add_argument("--json", metavar="FILE", help="write a JSON report")
@@ -101,20 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--resume", action="store_true",
                        help="keep results already in DIR/results.jsonl (from a run with the same "
                             "seed, tolerances, options and -p files) and run only the rest")
-    p_run.add_argument("--cache-dir", metavar="DIR",
-                       help="compiled-artifact cache (default $PARITYKIT_CACHE_DIR or the user "
-                            "cache dir)")
-    p_run.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    add_option(p_run.add_argument, "cache-dir")
+    add_option(p_run.add_argument, "no-cache")
     p_run.add_argument("--force-recompile", action="store_true",
                        help="ignore cached artifacts (and torch's compile caches); rewrite them")
-    p_run.add_argument("--backend-option", action="append", default=[],
-                       metavar="BACKEND.KEY=VALUE", help="an option passed to one backend")
-    p_run.add_argument("--grad", action="store_true",
-                       help="also compare gradients of sum(output * random cotangent) w.r.t. "
-                            "inputs and parameters with eager autograd (aot-eager, inductor, mlx)")
+    add_option(p_run.add_argument, "backend-option")
+    add_option(p_run.add_argument, "grad",
+               help="also compare gradients of sum(output * random cotangent) w.r.t. inputs and "
+                    "parameters with eager autograd (aot-eager, inductor, mlx)")
     add_expectation_dirs(p_run)
-    p_run.add_argument("--no-expectations", action="store_true",
-                       help="ignore every expectations file: report each result as it came")
+    add_option(p_run.add_argument, "no-expectations")
 
     p_exp = sub.add_parser("expectations", help="check or rewrite expectations files")
     exp_sub = p_exp.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -29,11 +29,60 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 Command = Callable[[argparse.Namespace, Console], int]
 
 
+#: Options that several commands (and the pytest plugin, as ``--parity-NAME``) take, by long
+#: name: (short flag or None, argparse keywords). One definition keeps their meaning the same.
+SHARED_OPTIONS: dict[str, tuple[str | None, dict[str, Any]]] = {
+    "plugin": ("-p", dict(action="append", default=[], metavar="FILE_OR_MODULE",
+                          help="load a Python file or module that registers cases and/or "
+                               "backends (repeatable)")),
+    "seed": (None, dict(type=int, default=0, metavar="N",
+                        help="run seed for inputs and weights (default 0)")),
+    "backend-option": (None, dict(action="append", default=[], metavar="BACKEND.KEY=VALUE",
+                                  help="an option passed to one backend (repeatable)")),
+    "expectations": (None, dict(action="append", default=[], metavar="DIR",
+                                help="a directory of BACKEND.toml expectations files; each "
+                                     "replaces the built-in file of its backend (repeatable)")),
+    "no-expectations": (None, dict(action="store_true",
+                                   help="ignore every expectations file: report each result "
+                                        "as it came")),
+    "timeout": (None, dict(type=float, default=600.0, metavar="SECONDS",
+                           help="per (case, backend) limit; the worker is killed past it "
+                                "(default 600)")),
+    "tolerances": (None, dict(default=None, metavar="FILE", help="tolerance rules (JSON)")),
+    "artifact-dir": (None, dict(default="parity-out", metavar="DIR",
+                                help="where results.jsonl and per-case artifacts go (default "
+                                     "parity-out)")),
+    "cache-dir": (None, dict(default=None, metavar="DIR",
+                             help="compiled-artifact cache (default $PARITYKIT_CACHE_DIR or the "
+                                  "user cache dir)")),
+    "no-cache": (None, dict(action="store_true", help="do not read or write the cache")),
+    "threads": (None, dict(type=int, default=1, metavar="N",
+                           help="threads per worker for torch and ONNX Runtime (default 1)")),
+    "grad": (None, dict(action="store_true",
+                        help="also compare gradients of sum(output * random cotangent) w.r.t. "
+                             "inputs and parameters with eager autograd")),
+}
+
+
+def add_option(add: Callable[..., Any], name: str, prefix: str = "", **overrides: Any) -> None:
+    """Declare the shared option ``name`` with ``add`` (``parser.add_argument`` or a pytest
+    group's ``addoption``), as ``--{prefix}{name}``; ``overrides`` change keywords such as help.
+
+    The short flag is only given without a prefix (pytest reserves lower-case short options).
+
+        >>> p = argparse.ArgumentParser()
+        >>> add_option(p.add_argument, "seed")
+        >>> p.parse_args(["--seed", "3"]).seed
+        3
+    """
+    short, keywords = SHARED_OPTIONS[name]
+    flags = ([short] if short and not prefix else []) + [f"--{prefix}{name}"]
+    add(*flags, **{**keywords, **overrides})
+
+
 def add_source_options(parser: argparse.ArgumentParser) -> None:
     """``-p/--plugin FILE_OR_MODULE`` (repeatable)."""
-    parser.add_argument("-p", "--plugin", action="append", default=[], metavar="FILE_OR_MODULE",
-                        help="load a Python file or module that registers cases and/or backends "
-                             "(repeatable)")
+    add_option(parser.add_argument, "plugin")
 
 
 def add_selection(parser: argparse.ArgumentParser) -> None:
@@ -47,9 +96,7 @@ def add_selection(parser: argparse.ArgumentParser) -> None:
 
 def add_expectation_dirs(parser: argparse.ArgumentParser) -> None:
     """``--expectations DIR`` (repeatable)."""
-    parser.add_argument("--expectations", action="append", default=[], metavar="DIR",
-                        help="a directory of BACKEND.toml expectations files; each replaces the "
-                             "built-in file of its backend (repeatable)")
+    add_option(parser.add_argument, "expectations")
 
 
 def load_config(plugins: Sequence[str]) -> RunConfig:

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from paritykit.cli_common import EXIT_FAILED, EXIT_OK
+from paritykit.cli_common import EXIT_FAILED, EXIT_OK, add_option
 
 NAME = "eval"
 _STYLE = {"PASS": "green", "MISMATCH": "bold red", "UNSUPPORTED": "dim", "SKIPPED": "dim"}
@@ -37,24 +37,23 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--list-models", action="store_true", help="list the built-in models")
     p.add_argument("-b", "--backend", action="append", default=[], metavar="NAME",
                    help="backend (repeatable or comma-separated); default: every available one")
-    p.add_argument("-p", "--plugin", action="append", default=[], metavar="FILE_OR_MODULE",
-                   help="load a Python file or module that registers backends (repeatable)")
-    p.add_argument("--backend-option", action="append", default=[],
-                   metavar="BACKEND.KEY=VALUE", help="an option passed to one backend")
+    add_option(p.add_argument, "plugin",
+               help="load a Python file or module that registers backends (repeatable)")
+    add_option(p.add_argument, "backend-option")
     p.add_argument("--weights", metavar="FILE", help="safetensors weight archive to load")
-    p.add_argument("--seed", type=int, default=0, help="seed of weights and inputs (default 0)")
+    add_option(p.add_argument, "seed")
     p.add_argument("--batch", type=int, default=1, help="batch size of the inputs (default 1)")
     p.add_argument("--tokens", type=int, metavar="N",
                    help="sequence length of language-model inputs (validate / trace)")
-    p.add_argument("--tolerances", metavar="FILE", help="tolerance rules (JSON), as in `run`")
+    add_option(p.add_argument, "tolerances")
     p.add_argument("--artifact-dir", default="parity-out", metavar="DIR",
                    help="results.jsonl, trace-*.json, bench.json and lowered files "
                         "(default parity-out)")
     p.add_argument("--in-process", action="store_true",
                    help="run backends in this process instead of one process each (faster; a "
                         "crash then ends the command; jax is always isolated)")
-    p.add_argument("--timeout", type=float, default=900.0, metavar="SECONDS",
-                   help="limit per backend job (default 900)")
+    add_option(p.add_argument, "timeout", default=900.0,
+               help="limit per backend job; the worker is killed past it (default 900)")
     g = p.add_argument_group("trace")
     g.add_argument("--trace-depth", type=int, metavar="N",
                    help="trace the modules N levels down (default: every leaf module)")

@@ -17,6 +17,7 @@ from rich.markup import escape
 from paritykit.cli_common import (
     EXIT_FAILED,
     EXIT_OK,
+    add_option,
     add_selection,
     add_source_options,
     load_config,
@@ -43,7 +44,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                        help="the backend whose outputs become the golden values")
     p_gen.add_argument("--out", required=True, metavar="DIR",
                        help="golden directory to write (manifest.json and one folder per case)")
-    p_gen.add_argument("--seed", type=int, default=0, help="run seed for inputs and weights")
+    add_option(p_gen.add_argument, "seed")
     _add_common(p_gen)
 
     p_cmp = actions.add_parser(
@@ -53,25 +54,20 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                        help="the backend to check against the golden values")
     p_cmp.add_argument("--golden", required=True, metavar="DIR",
                        help="a directory written by `parity golden generate`")
-    p_cmp.add_argument("--tolerances", metavar="FILE", help="tolerance rules (JSON)")
+    add_option(p_cmp.add_argument, "tolerances")
     _add_common(p_cmp)
     return p_golden
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend-option", action="append", default=[],
-                        metavar="BACKEND.KEY=VALUE", help="an option passed to the backend")
+    add_option(parser.add_argument, "backend-option")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="one line per result (failures are always printed)")
-    parser.add_argument("--expectations", action="append", default=[], metavar="DIR",
-                        help="a directory of BACKEND.toml expectations files; each replaces the "
-                             "built-in file of its backend (repeatable)")
-    parser.add_argument("--no-expectations", action="store_true",
-                        help="ignore every expectations file: report each result as it came")
+    add_option(parser.add_argument, "expectations")
+    add_option(parser.add_argument, "no-expectations")
     parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
                         help="worker processes (default 1); a crash or hang costs one case")
-    parser.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
-                        help="per-case limit; the worker is killed past it (default 600)")
+    add_option(parser.add_argument, "timeout")
     parser.add_argument("--artifact-dir", metavar="DIR",
                         help="keep the workers' logs and lowered programs in DIR (default: a "
                              "temporary directory, removed afterwards)")
