@@ -1,4 +1,5 @@
-"""Source layout: no import cycles between the modules of ``src/paritykit``.
+"""Source layout: no import cycles between the modules of ``src/paritykit``, and no module below
+the front-ends importing one of them.
 
 The import graph is read with :mod:`ast` only (nothing of the package is imported, so this runs
 in well under a second): every ``import paritykit...`` / ``from paritykit... import ...`` in a
@@ -150,6 +151,34 @@ def test_no_import_cycles() -> None:
     stale = KNOWN_CYCLES - set(found)
     assert not stale, "KNOWN_CYCLES lists cycles that are gone; remove them:\n" + "\n".join(
         ", ".join(sorted(c)) for c in stale)
+
+
+#: The front-ends: each drives the shared core (cases, plan, attempt, worker pool, file formats)
+#: for one route. The command line and the pytest plugin sit on top of them.
+FRONT_ENDS = ("golden", "bench", "evaluate", "jsontests", "autodiff", "reports")
+ENTRY_POINTS = ("cli", "pytest")
+
+
+def _layer(module: str) -> int:
+    """0 for the core, 1 for a front-end, 2 for an entry point (``cli*``, ``pytest``)."""
+    head = module.split(".")[1] if "." in module else module
+    if head in ENTRY_POINTS or head.startswith("cli_"):
+        return 2
+    return 1 if head in FRONT_ENDS else 0
+
+
+def test_no_module_imports_a_layer_above_it() -> None:
+    graph = import_graph()
+    upward = sorted(f"{m} -> {d}" for m, deps in graph.items() for d in deps
+                    if _layer(d) > _layer(m) and not (_layer(m) == 2 and _layer(d) == 2))
+    assert not upward, "modules importing a layer above their own:\n" + "\n".join(upward)
+
+
+def test_layers_are_what_they_say() -> None:
+    assert [_layer(m) for m in ("paritykit.attempt", "paritykit.golden_manifest",
+                                "paritykit.golden", "paritykit.bench.store",
+                                "paritykit.cli_eval", "paritykit.pytest.items")] == [0, 0, 1, 1,
+                                                                                     2, 2]
 
 
 def test_graph_sees_imports() -> None:

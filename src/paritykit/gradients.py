@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from paritykit.backends._torch_common import flatten_outputs
 from paritykit.dtypes import to_numpy
 from paritykit.inputs import randn, seeded
+from paritykit.program import flatten_outputs
 
 
 class NotDifferentiable(Exception):

@@ -72,3 +72,9 @@ class Program:
             return result
         return torch.export.export(self.module, self.example_inputs,
                                    dynamic_shapes=self.dynamic_shapes, strict=False)
+
+
+def flatten_outputs(value: Any) -> list[torch.Tensor]:
+    """The tensors of a (possibly nested) output, in pytree order; Python scalars become 0-d."""
+    leaves = torch.utils._pytree.tree_leaves(value)
+    return [x if isinstance(x, torch.Tensor) else torch.tensor(x) for x in leaves]

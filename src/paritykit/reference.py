@@ -18,11 +18,10 @@ import numpy as np
 import torch
 
 from paritykit.backend import CaseInfo
-from paritykit.backends._torch_common import flatten_outputs
 from paritykit.cases import CaseRef, OpTestCase
 from paritykit.dtypes import dtype_name, to_numpy
 from paritykit.inputs import seeded
-from paritykit.program import Program
+from paritykit.program import Program, flatten_outputs
 from paritykit.tolerance import CaseTolerance
 
 

@@ -11,12 +11,7 @@ import torch
 
 from paritykit.backend import Prepared
 from paritykit.dtypes import to_numpy, to_torch
-
-
-def flatten_outputs(value: Any) -> list[torch.Tensor]:
-    """The tensors of a (possibly nested) output, in pytree order; Python scalars become 0-d."""
-    leaves = torch.utils._pytree.tree_leaves(value)
-    return [x if isinstance(x, torch.Tensor) else torch.tensor(x) for x in leaves]
+from paritykit.program import flatten_outputs
 
 
 def on_device(module: torch.nn.Module, device: str) -> torch.nn.Module:
