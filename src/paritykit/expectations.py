@@ -32,9 +32,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import jsonschema
-
 from paritykit.errors import ParityError
+from paritykit.jsonfile import schema_errors
 from paritykit.result import Result, Status
 
 if sys.version_info >= (3, 11):
@@ -90,8 +89,7 @@ class Expectations:
     @classmethod
     def from_data(cls, data: Any, backend: str, path: str) -> Expectations:
         """Validate parsed TOML; errors name the file, the key and what is expected."""
-        errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data),
-                        key=lambda e: list(e.absolute_path))
+        errors = schema_errors(data, SCHEMA)
         if errors:
             err = errors[0]
             where = ".".join(str(p) for p in err.absolute_path) or "(top level)"

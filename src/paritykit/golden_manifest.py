@@ -25,7 +25,7 @@ import numpy as np
 from paritykit.artifacts import load_arrays
 from paritykit.dtypes import dtype_name
 from paritykit.errors import ParityError
-from paritykit.jsonfile import read_json
+from paritykit.jsonfile import as_field, read_json
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -142,43 +142,46 @@ def framework_versions() -> dict[str, str]:
     return out
 
 
-def _field(data: Any, key: str, kind: type | tuple[type, ...], path: pathlib.Path,
-           where: str) -> Any:
-    if not isinstance(data, dict) or key not in data:
-        raise ParityError(f"{path}: missing field {where}{key}")
-    value = data[key]
-    if not isinstance(value, kind) or isinstance(value, bool):
-        name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise ParityError(f"{path}: field {where}{key} should be {name}, got "
-                          f"{type(value).__name__}")
-    return value
+_STRING = {"type": "string"}
+_CASE_FIELDS = ("base", "inputs", "outputs", "inputs_sha256", "outputs_sha256", "weights_sha256",
+                "device")
+#: What ``manifest.json`` must hold (more is allowed: newer writers may add fields).
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["format", "backend", "cases", "seed", "device", "platform"],
+    "properties": {
+        "format": {"type": "integer"},
+        "seed": {"type": "integer"},
+        "device": _STRING,
+        "platform": {"type": "object"},
+        "backend": {"type": "object", "required": ["name"],
+                    "properties": {"name": _STRING, "versions": {"type": "object"}}},
+        "cases": {"type": "object", "additionalProperties": {
+            "type": "object", "required": list(_CASE_FIELDS),
+            "properties": {k: _STRING for k in _CASE_FIELDS}}},
+    },
+}
 
 
 def load_manifest(golden_dir: str | pathlib.Path) -> Manifest:
     """Read and validate ``manifest.json``; problems are ParityErrors naming the file and field."""
     path = pathlib.Path(golden_dir) / MANIFEST
     data = read_json(path, missing=" (not a golden directory; make one with `parity golden "
-                                   "generate`)")
-    fmt = _field(data, "format", int, path, "")
-    if fmt != FORMAT:
-        raise ParityError(f"{path}: field format is {fmt}, this paritykit reads {FORMAT}")
-    backend = _field(data, "backend", dict, path, "")
-    cases = _field(data, "cases", dict, path, "")
-    parsed = []
-    for case, entry in cases.items():
-        where = f"cases.{case}."
-        strings = {k: _field(entry, k, str, path, where)
-                   for k in ("base", "inputs", "outputs", "inputs_sha256", "outputs_sha256",
-                             "weights_sha256", "device")}
-        parsed.append(GoldenCase(case=case, **strings))
+                                   "generate`)", schema=SCHEMA, describe=as_field)
+    if data["format"] != FORMAT:
+        raise ParityError(f"{path}: field format is {data['format']}, this paritykit reads "
+                          f"{FORMAT}")
+    backend = data["backend"]
     return Manifest(
         path=path,
-        seed=_field(data, "seed", int, path, ""),
-        backend=_field(backend, "name", str, path, "backend."),
-        device=_field(data, "device", str, path, ""),
-        platform={str(k): str(v) for k, v in _field(data, "platform", dict, path, "").items()},
+        seed=data["seed"],
+        backend=backend["name"],
+        device=data["device"],
+        platform={str(k): str(v) for k, v in data["platform"].items()},
         versions={str(k): str(v) for k, v in backend.get("versions", {}).items()},
-        cases=tuple(parsed),
+        cases=tuple(GoldenCase(case=case, **{k: entry[k] for k in _CASE_FIELDS})
+                    for case, entry in data["cases"].items()),
     )
 
 

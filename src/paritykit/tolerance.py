@@ -22,10 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
-
-from paritykit.errors import ParityError
-from paritykit.jsonfile import read_json
+from paritykit.jsonfile import check_schema, read_json
 
 #: (atol, rtol) per dtype, as ``torch.testing.assert_close`` uses them.
 DEFAULTS: dict[str, tuple[float, float]] = {
@@ -170,13 +167,7 @@ class ToleranceRules:
     @classmethod
     def from_dict(cls, data: Any, path: str = "tolerances") -> ToleranceRules:
         """Validate ``data`` against :data:`SCHEMA`; errors name the file and the JSON path."""
-        errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data),
-                        key=lambda e: list(e.absolute_path))
-        if errors:
-            err = errors[0]
-            where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}"
-                                  for p in err.absolute_path)
-            raise ParityError(f"{path}: {where}: {err.message}")
+        check_schema(data, SCHEMA, path)
         default = data.get("default", {})
         rules = tuple(
             Rule(index=i, reason=r["reason"], backend=r.get("backend"), test=r.get("test"),

@@ -20,8 +20,6 @@ import dataclasses
 import pathlib
 from typing import Any
 
-import jsonschema
-
 from paritykit.errors import ParityError
 from paritykit.evaluate.options import DUMP_MODES, WORKLOADS, EvalOptions
 from paritykit.jsonfile import read_json
@@ -67,19 +65,10 @@ _RENAMED = {"tolerances": "tolerances_path", "input": "input_path"}
 _TUPLES = {"backends", "threads", "bench_tokens"}
 
 
-def _where(path: Any) -> str:
-    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
-
-
 def load_suite(path: str | pathlib.Path, base: EvalOptions) -> list[EvalOptions]:
     """Read and validate a suite file; one EvalOptions per entry (``base`` fills the rest)."""
     p = pathlib.Path(path)
-    data = read_json(p, shown=f"--suite {p}")
-    errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data),
-                    key=lambda e: list(e.absolute_path))
-    if errors:
-        err = errors[0]
-        raise ParityError(f"{p}: {_where(err.absolute_path)}: {err.message}")
+    data = read_json(p, shown=f"--suite {p}", schema=SCHEMA)
     return [_entry(p, i, entry, base) for i, entry in enumerate(data)]
 
 

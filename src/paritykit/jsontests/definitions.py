@@ -12,7 +12,7 @@ import functools
 import json
 import pathlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 import jsonschema
 
 from paritykit.errors import ParityError
+from paritykit.jsonfile import json_path, schema_errors
 from paritykit.jsontests.argspec import ArgSpec, parse_argspec
 
 TEST_TYPES = ("quality", "benchmark", "compstat")
@@ -44,15 +45,6 @@ def schema(name: str) -> dict[str, Any]:
     text = resources.files("paritykit.jsontests").joinpath(f"{name}.schema.json").read_text()
     data: dict[str, Any] = json.loads(text)
     return data
-
-
-def json_path(parts: Iterable[str | int]) -> str:
-    """``$.inputs[0].value`` from a jsonschema path.
-
-    >>> json_path(["inputs", 0, "value"])
-    '$.inputs[0].value'
-    """
-    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
 
 
 def _describe(error: jsonschema.ValidationError, data: Any) -> tuple[str, str]:
@@ -84,8 +76,7 @@ def _describe(error: jsonschema.ValidationError, data: Any) -> tuple[str, str]:
 
 def validate(data: Any, kind: str, file: str) -> None:
     """Validate ``data`` against the ``kind`` schema; raise one error listing every problem."""
-    validator = jsonschema.Draft202012Validator(schema(kind))
-    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    errors = schema_errors(data, schema(kind))
     if errors:
         lines = dict.fromkeys(": ".join(_describe(e, data)) for e in errors)
         raise DefinitionError("\n".join(f"{file}: {line}" for line in lines))
