@@ -12,13 +12,14 @@ import inspect
 import json
 import os
 import pathlib
-import platform
 import shutil
 import tempfile
 from typing import TYPE_CHECKING, Any
 
 import filelock
 import platformdirs
+
+from paritykit.machine import host_id as host_id  # re-exported: cache keys name the host
 
 if TYPE_CHECKING:
     from paritykit.backend import Backend
@@ -40,21 +41,6 @@ def cache_key(parts: dict[str, Any]) -> str:
     """
     blob = json.dumps(parts, sort_keys=True, default=repr).encode()
     return hashlib.sha256(blob).hexdigest()[:32]
-
-
-@functools.cache
-def host_id() -> str:
-    """The machine's architecture and CPU model: compilers that target the host CPU
-    (IREE with ``target-cpu=host``, Inductor) must not share artifacts across CPUs."""
-    model = ""
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        model = platform.processor()
-    return f"{platform.system()} {platform.machine()} {model}".strip()
 
 
 def backend_source_hash(cls: type) -> str:

@@ -35,13 +35,12 @@ from paritykit.golden_manifest import (
     GoldenCase,
     Manifest,
     content_hash,
-    framework_versions,
     load_checked,
     load_manifest,
     named_arrays,
-    platform_info,
     split_sets,
 )
+from paritykit.machine import framework_versions, platform_info
 from paritykit.plan import build_plan
 from paritykit.registry import BACKENDS
 from paritykit.result import Result, Status

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import pathlib
-import platform
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,7 +31,6 @@ FORMAT = 1
 INPUTS_FILE = "inputs.safetensors"
 OUTPUTS_FILE = "outputs.safetensors"
 #: Packages whose versions can change numbers, recorded next to the backend's own.
-FRAMEWORKS = ("torch", "numpy", "ml_dtypes", "safetensors")
 #: The reason attached to an input-hash finding (the likely causes, for the reader).
 INPUTS_DIFFER_HINT = "generated elsewhere with different RNG/dtype?"
 
@@ -122,24 +120,6 @@ class Manifest:
         where = " ".join(x for x in (self.platform.get("system"), self.platform.get("machine"))
                          if x)
         return f"{self.backend} on {self.device} ({where})" if where else self.backend
-
-
-def platform_info() -> dict[str, str]:
-    """The machine a golden was made on."""
-    return {"system": platform.system(), "machine": platform.machine(),
-            "platform": platform.platform(), "python": platform.python_version()}
-
-
-def framework_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name in FRAMEWORKS:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "missing"
-    return out
 
 
 _STRING = {"type": "string"}
