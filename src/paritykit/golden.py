@@ -23,7 +23,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from paritykit.artifacts import backend_dir, case_dir, load_arrays, write_json
+from paritykit.artifacts import (
+    backend_dir,
+    case_dir,
+    content_hash,
+    load_arrays,
+    named_arrays,
+    split_sets,
+    write_json,
+)
 from paritykit.cases import CASES, CaseRef
 from paritykit.expectations import ExpectationSet
 from paritykit.golden_manifest import (
@@ -34,11 +42,8 @@ from paritykit.golden_manifest import (
     OUTPUTS_FILE,
     GoldenCase,
     Manifest,
-    content_hash,
     load_checked,
     load_manifest,
-    named_arrays,
-    split_sets,
 )
 from paritykit.machine import framework_versions, platform_info
 from paritykit.plan import build_plan

@@ -12,17 +12,13 @@ ParityErrors that name the file and the field.
 
 from __future__ import annotations
 
-import hashlib
 import pathlib
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from paritykit.artifacts import load_arrays
-from paritykit.dtypes import dtype_name
+from paritykit.artifacts import content_hash, load_arrays, split_sets
 from paritykit.errors import ParityError
 from paritykit.jsonfile import as_field, read_json
 
@@ -34,51 +30,6 @@ OUTPUTS_FILE = "outputs.safetensors"
 #: The reason attached to an input-hash finding (the likely causes, for the reader).
 INPUTS_DIFFER_HINT = "generated elsewhere with different RNG/dtype?"
 
-_SET = re.compile(r"^(?:set(\d+)_)?(input|output)_(\d+)$")
-
-
-def named_arrays(sets: Sequence[Sequence[np.ndarray]], stem: str) -> dict[str, np.ndarray]:
-    """The tensor names :func:`paritykit.artifacts.save_arrays` gives ``sets``."""
-    named = {}
-    for k, arrays in enumerate(sets):
-        prefix = "" if k == 0 else f"set{k}_"
-        for i, a in enumerate(arrays):
-            named[f"{prefix}{stem}_{i}"] = np.asarray(a)
-    return named
-
-
-def content_hash(arrays: dict[str, np.ndarray]) -> str:
-    """sha256 over names, dtypes, shapes and bytes: equal iff the tensors are bit-identical.
-
-    The file bytes are not hashed because safetensors' header layout is not part of the data.
-
-    >>> a = {"input_0": np.zeros(2, np.float32)}
-    >>> content_hash(a) == content_hash({"input_0": np.zeros(2, np.float32)})
-    True
-    >>> content_hash(a) == content_hash({"input_0": np.zeros(2, np.float64)})
-    False
-    """
-    digest = hashlib.sha256()
-    for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
-        digest.update(f"{name}|{dtype_name(a.dtype)}|{list(a.shape)}|".encode())
-        digest.update(a.tobytes())
-    return digest.hexdigest()
-
-
-def split_sets(arrays: dict[str, np.ndarray], stem: str,
-               path: pathlib.Path) -> list[list[np.ndarray]]:
-    """Inverse of :func:`named_arrays`; a name that does not fit is a ParityError."""
-    sets: dict[int, dict[int, np.ndarray]] = {}
-    for name, a in arrays.items():
-        m = _SET.match(name)
-        if m is None or m.group(2) != stem:
-            raise ParityError(f"{path}: unexpected tensor {name!r} (expected {stem}_N or "
-                              f"setK_{stem}_N)")
-        sets.setdefault(int(m.group(1) or 0), {})[int(m.group(3))] = a
-    if sorted(sets) != list(range(len(sets))):
-        raise ParityError(f"{path}: input sets {sorted(sets)} are not numbered 0..{len(sets) - 1}")
-    return [[s[i] for i in sorted(s)] for _, s in sorted(sets.items())]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from paritykit.artifacts import backend_dir, case_dir, save_arrays, write_json
+from paritykit.artifacts import (
+    backend_dir,
+    case_dir,
+    content_hash,
+    named_arrays,
+    save_arrays,
+    write_json,
+)
 from paritykit.attempt import CacheSlot, Reference, Stage, attempt, error_message, fail
 from paritykit.backend import Backend
 from paritykit.cache import ArtifactCache, cache_key
@@ -21,10 +28,8 @@ from paritykit.cases import CASES, CaseRef
 from paritykit.golden_manifest import (
     INPUTS_DIFFER_HINT,
     Manifest,
-    content_hash,
     load_checked,
     load_manifest,
-    named_arrays,
     provenance_findings,
 )
 from paritykit.grad_oracle import compare_gradients, oracle_gradients
