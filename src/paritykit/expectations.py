@@ -27,7 +27,7 @@ import datetime
 import fnmatch
 import pathlib
 import re
-import sys
+import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -35,11 +35,6 @@ from typing import Any
 from paritykit.errors import ParityError
 from paritykit.jsonfile import schema_errors
 from paritykit.result import Result, Status
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 BUILTIN_DIR = pathlib.Path(__file__).parent / "builtin_expectations"
 """Where the expectations shipped for the built-in backends live."""

@@ -136,7 +136,7 @@ def generate(backend: str, refs: Sequence[CaseRef], out_dir: str | pathlib.Path,
     write_json(out / MANIFEST, {
         "format": FORMAT,
         "paritykit": __version__,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "seed": seed,
         "backend": {"name": backend, "versions": impl.versions(), "options": options or {}},
         "device": ",".join(devices),

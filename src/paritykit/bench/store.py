@@ -111,7 +111,7 @@ class BenchRun:
     rows: list[BenchRow] = field(default_factory=list)
     failures: list[BenchFailure] = field(default_factory=list)
     created: str = field(default_factory=lambda: datetime.datetime.now(
-        datetime.timezone.utc).isoformat(timespec="seconds"))
+        datetime.UTC).isoformat(timespec="seconds"))
 
     def to_dict(self) -> dict[str, Any]:
         """The ``paritykit-bench/1`` document."""

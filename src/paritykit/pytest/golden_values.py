@@ -98,7 +98,7 @@ class GoldenValues:
             data["values"][name] = {
                 "value": plain(value),
                 "platform": platform.platform(),
-                "updated": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                "updated": datetime.datetime.now(datetime.UTC).isoformat(
                     timespec="seconds"),
             }
             text = json.dumps(data, indent=1, sort_keys=True) + "\n"

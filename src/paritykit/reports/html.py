@@ -80,7 +80,7 @@ def build_html(
     results = inputs.results
     columns = _backends(results, backends)
     anchors = failure_anchors(results)
-    generated = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    generated = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     info = {"source": inputs.source or "—", "generated": generated}
     if inputs.skipped_lines:
         info["skipped lines"] = (f"{inputs.skipped_lines} incomplete line(s) of the results "
