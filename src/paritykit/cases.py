@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import torch
 
 from paritykit.errors import RegistryError, where
+from paritykit.named_registry import Registry
 
 T = TypeVar("T", bound="OpTestCase")
 
@@ -93,35 +94,25 @@ def config_name(config: OpTestCase) -> str:
     return config.name or type(config).name
 
 
-class CaseRegistry:
+class CaseRegistry(Registry[type[OpTestCase]]):
     """Registered case classes, keyed by base name."""
 
-    def __init__(self) -> None:
-        self._classes: dict[str, type[OpTestCase]] = {}
+    kind = "case"
+
+    @property
+    def _classes(self) -> dict[str, type[OpTestCase]]:
+        return self._entries
 
     def add(self, cls: type[OpTestCase]) -> None:
         """Register ``cls``; a second class with the same base name is an error naming both."""
         base = getattr(cls, "name", "")
         if not isinstance(base, str) or not base:
             raise RegistryError(f"{where(cls)} needs a class attribute `name` (the base name)")
-        other = self._classes.get(base)
-        if other is not None and other is not cls:
-            if where(other) == where(cls):  # the same file imported twice
-                self._classes[base] = cls
-                return
-            raise RegistryError(
-                f"case name {base!r} is registered twice: by {where(other)} and by {where(cls)};"
-                " rename one of them"
-            )
-        self._classes[base] = cls
-
-    def remove(self, base: str) -> None:
-        """Forget a base case (used by tests)."""
-        self._classes.pop(base, None)
+        self.register(base, cls)
 
     def classes(self) -> list[type[OpTestCase]]:
         """Registered classes in registration order."""
-        return list(self._classes.values())
+        return list(self._entries.values())
 
     def expand(self) -> list[CaseRef]:
         """All configs of all cases; a config id used twice is an error naming both classes."""

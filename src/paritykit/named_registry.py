@@ -1,4 +1,9 @@
-"""Classes registered by name, instantiated once: the shape of the backend and adapter registries.
+"""Registries by name: one base for cases, backends, autodiff adapters and models.
+
+:class:`Registry` keeps entries by name in registration order: a second entry under a name from
+another place is an error naming both, an unknown name an error listing the known ones, and the
+built-ins are discovered on first use. :class:`NamedRegistry` registers classes and hands out
+one shared instance of each (backends, adapters).
 
 Example::
 
@@ -16,41 +21,41 @@ from typing import Any, ClassVar, Generic, TypeVar
 from paritykit.errors import RegistryError, where
 
 T = TypeVar("T")
+E = TypeVar("E")
 
 
-class NamedRegistry(Generic[T]):
-    """Classes with a ``name`` attribute, in registration order, plus one shared instance each.
+class Registry(Generic[E]):
+    """Entries by name, in registration order.
 
-    Subclasses set :attr:`kind` and implement :meth:`_discover`, which imports the modules that
-    register the built-ins (run once, on first use).
+        >>> r: Registry[type] = Registry()
+        >>> r.register("int", int); r.lookup("int")
+        <class 'int'>
     """
 
-    #: What is registered, for messages ("backend", "adapter").
-    kind: ClassVar[str] = ""
+    #: What is registered, for messages ("backend", "case", "model").
+    kind: ClassVar[str] = "entry"
 
     def __init__(self) -> None:
-        self._classes: dict[str, type[T]] = {}
-        self._instances: dict[str, T] = {}
+        self._entries: dict[str, E] = {}
         self._discovered = False
 
-    def add(self, cls: type[T]) -> None:
-        """Register ``cls``; a second class with the same name is an error naming both."""
-        name: Any = getattr(cls, "name", "")
-        if not name:
-            raise RegistryError(f"{where(cls)} needs a class attribute `name`")
-        other = self._classes.get(name)
-        if other is not None and other is not cls and where(other) != where(cls):
-            raise RegistryError(
-                f"{self.kind} name {name!r} is registered twice: by {where(other)} and by"
-                f" {where(cls)}; rename one of them"
-            )
-        self._classes[name] = cls
-        self._instances.pop(name, None)
+    def origin(self, entry: E) -> str:
+        """Where ``entry`` is defined, for messages (``module.Qualname (file:line)``)."""
+        return where(entry)
+
+    def register(self, name: str, entry: E) -> None:
+        """Register ``entry`` as ``name``. Another entry under that name is an error naming
+        both, unless it comes from the same place (a module imported twice): then it replaces."""
+        other = self._entries.get(name)
+        if other is not None and other is not entry and self.origin(other) != self.origin(entry):
+            raise RegistryError(f"{self.kind} name {name!r} is registered twice: by "
+                                f"{self.origin(other)} and by {self.origin(entry)}; rename one "
+                                "of them")
+        self._entries[name] = entry
 
     def remove(self, name: str) -> None:
         """Forget a registration (used by tests)."""
-        self._classes.pop(name, None)
-        self._instances.pop(name, None)
+        self._entries.pop(name, None)
 
     def discover(self) -> None:
         """Import the modules that register the built-ins (once per process)."""
@@ -60,21 +65,55 @@ class NamedRegistry(Generic[T]):
         self._discover()
 
     def _discover(self) -> None:
-        raise NotImplementedError
+        """Register the built-ins; nothing by default."""
 
     def names(self) -> list[str]:
         """Every registered name, in registration order."""
         self.discover()
-        return list(self._classes)
+        return list(self._entries)
+
+    def lookup(self, name: str) -> E:
+        """The entry ``name``; an unknown name is an error listing the known ones."""
+        self.discover()
+        if name not in self._entries:
+            raise RegistryError(self._unknown(name))
+        return self._entries[name]
+
+    def _unknown(self, name: str) -> str:
+        return f"unknown {self.kind} {name!r}; known: {', '.join(self._entries)}"
+
+
+class NamedRegistry(Registry[type[T]]):
+    """Classes with a ``name`` attribute, in registration order, plus one shared instance each.
+
+    Subclasses set :attr:`kind` and implement :meth:`_discover`, which imports the modules that
+    register the built-ins (run once, on first use).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._instances: dict[str, T] = {}
+
+    @property
+    def _classes(self) -> dict[str, type[T]]:
+        return self._entries
+
+    def add(self, cls: type[T]) -> None:
+        """Register ``cls`` under its ``name``; a second class with that name is an error."""
+        name: Any = getattr(cls, "name", "")
+        if not name:
+            raise RegistryError(f"{where(cls)} needs a class attribute `name`")
+        self.register(name, cls)
+        self._instances.pop(name, None)
+
+    def remove(self, name: str) -> None:
+        """Forget a registration (used by tests)."""
+        super().remove(name)
+        self._instances.pop(name, None)
 
     def get(self, name: str) -> T:
         """The shared instance of ``name``; an unknown name is an error listing the known ones."""
-        self.discover()
-        if name not in self._classes:
-            raise RegistryError(self._unknown(name))
+        cls = self.lookup(name)
         if name not in self._instances:
-            self._instances[name] = self._classes[name]()
+            self._instances[name] = cls()
         return self._instances[name]
-
-    def _unknown(self, name: str) -> str:
-        return f"unknown {self.kind} {name!r}; known: {', '.join(self._classes)}"

@@ -28,6 +28,7 @@ from typing import Any
 import torch
 
 from paritykit.errors import ParityError
+from paritykit.named_registry import Registry
 
 Builder = Callable[[Mapping[str, Any]], torch.nn.Module]
 InputMaker = Callable[..., tuple[torch.Tensor, ...]]
@@ -79,14 +80,26 @@ class ModelSpec:
         return json.dumps(dict(self.config), indent=2, sort_keys=True)
 
 
-_MODELS: dict[str, ModelSpec] = {}
+class ModelRegistry(Registry[ModelSpec]):
+    """Model specs by name (the built-ins register when :mod:`paritykit.models` is imported)."""
+
+    kind = "model"
+
+    def origin(self, entry: ModelSpec) -> str:
+        """The module whose builder makes the model."""
+        return str(getattr(entry.builder, "__module__", "?"))
+
+    def _unknown(self, name: str) -> str:
+        return f"unknown model {name!r}; known models: {', '.join(model_names())}"
+
+
+#: The registry ``parity eval`` and the model workloads read.
+MODELS = ModelRegistry()
 
 
 def register_model(spec: ModelSpec) -> ModelSpec:
-    """Add a spec; a second spec with the same name is an error."""
-    if spec.name in _MODELS and _MODELS[spec.name] is not spec:
-        raise ParityError(f"model {spec.name!r} is registered twice; rename one of them")
-    _MODELS[spec.name] = spec
+    """Add a spec; a second spec with the same name from another module is an error."""
+    MODELS.register(spec.name, spec)
     return spec
 
 
@@ -96,14 +109,10 @@ BUILTIN_ORDER = ("gpt2", "gpt2-tiny", "resnet18", "resnet34", "mobilenet_v2", "s
 
 def model_names() -> list[str]:
     """Names of the models: the built-ins in :data:`BUILTIN_ORDER`, then any registered later."""
-    return sorted(_MODELS, key=lambda n: (BUILTIN_ORDER.index(n) if n in BUILTIN_ORDER
+    return sorted(MODELS.names(), key=lambda n: (BUILTIN_ORDER.index(n) if n in BUILTIN_ORDER
                                           else len(BUILTIN_ORDER)))
 
 
 def get_model(name: str) -> ModelSpec:
     """The spec named ``name``; an unknown name is a ParityError listing the known ones."""
-    try:
-        return _MODELS[name]
-    except KeyError:
-        raise ParityError(f"unknown model {name!r}; known models: "
-                          f"{', '.join(model_names())}") from None
+    return MODELS.lookup(name)
