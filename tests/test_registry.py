@@ -312,3 +312,14 @@ def test_a_plugin_with_a_duplicate_name_fails_every_time(tmp_path: pathlib.Path,
         for key in [k for k in sys.modules if k.startswith("paritykit_plugin_")
                     and "dup_cases" in k]:
             del sys.modules[key]
+
+
+def test_register_backend_rejects_a_feature_flag_without_its_method() -> None:
+    class GradFlagOnly(pk.Backend):
+        name = "ptr-grad-flag-only"
+        supports_grad = True
+
+    with pytest.raises(RegistryError, match=r"sets supports_grad but does not implement "
+                                            r"gradients\(\)"):
+        register_backend(GradFlagOnly)
+    assert "ptr-grad-flag-only" not in BACKENDS.names()

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from paritykit.backend import Backend, BackendInfo
-from paritykit.errors import ParityError, RegistryError
+from paritykit.errors import ParityError, RegistryError, where
 from paritykit.named_registry import NamedRegistry
 
 B = TypeVar("B", bound=type[Backend])
@@ -94,8 +94,17 @@ def register_backend(cls: B) -> B:
     """
     if not (isinstance(cls, type) and issubclass(cls, Backend)):
         raise RegistryError(f"@register_backend expects a Backend subclass, got {cls!r}")
+    for flag, method in FEATURES:
+        if getattr(cls, flag) and getattr(cls, method) is getattr(Backend, method):
+            raise RegistryError(f"{where(cls)} sets {flag} but does not implement {method}(); "
+                                f"implement it or drop {flag}")
     BACKENDS.add(cls)
     return cls
+
+
+#: Optional backend features: the class attribute that declares one and the method it needs.
+FEATURES = (("cacheable", "load"), ("supports_grad", "gradients"),
+            ("module_kinds", "prepare_module"))
 
 
 def load_plugin(spec: str) -> None:

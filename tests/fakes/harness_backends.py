@@ -108,6 +108,9 @@ class FakeCacheableLowerErrorBackend(pk.Backend):
         (workdir / "half-written.bin").write_bytes(b"\0" * 16)
         raise pk.LowerError("fake lowering failure after writing into the workdir")
 
+    def load(self, program: pk.Program, workdir: pathlib.Path) -> pk.Prepared:
+        raise AssertionError("nothing was ever stored to load: prepare always fails")
+
 
 @pk.register_backend
 class FakeBadGradBackend(pk.Backend):
