@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from paritykit.compare import Comparison
+
+#: What the artifact cache did for one prepare (empty: nothing was prepared).
+CacheState = Literal["", "hit", "miss", "forced", "off"]
 
 
 class Status(str, enum.Enum):
@@ -62,7 +65,7 @@ class Result:
     setup_s: float | None = None
     #: Wall time of the whole task in its worker; harness overhead = total - setup - prepare - run.
     total_s: float | None = None
-    cache: str = ""
+    cache: CacheState = ""
     device: str = "cpu"
     artifact_dir: str | None = None
     artifact: str | None = None

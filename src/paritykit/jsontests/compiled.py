@@ -27,6 +27,7 @@ from typing import Any
 
 from paritykit.backend import Backend, Prepared
 from paritykit.cache import ArtifactCache, backend_identity, cache_key
+from paritykit.result import CacheState
 
 #: Written into a module-file entry: which file in it is the compiled artifact.
 ENTRY_INFO = "jsontest-module.json"
@@ -37,7 +38,7 @@ class Loaded:
     """A module prepared on a backend; ``cache`` is hit / miss / forced / off."""
 
     prepared: Prepared
-    cache: str
+    cache: CacheState
 
 
 def factory_source_hash(model: Any) -> str:
@@ -71,7 +72,7 @@ def load_module_file(cache: ArtifactCache, backend: Backend, kind: str, path: pa
         artifact = entry / json.loads((entry / ENTRY_INFO).read_text())["artifact"]
         return Loaded(backend.prepare_module(artifact.suffix[1:], artifact, entry, (), options),
                       "hit")
-    state = "forced" if cache.force else "miss"
+    state: CacheState = "forced" if cache.force else "miss"
     staged = cache.staging(backend.name)
     prepared = backend.prepare_module(kind, path, staged, flags, options)
     artifact = prepared.artifact

@@ -226,7 +226,7 @@ def info_section(results: Sequence[Result], backends: Sequence[str], bench: Benc
             for pkg, ver in r.versions.items():
                 versions[pkg].add(ver)
         text = ", ".join(f"{p} {'/'.join(sorted(v))}" for p, v in sorted(versions.items()))
-        cache = Counter(r.cache for r in mine if r.cache)
+        cache = Counter(str(r.cache) for r in mine if r.cache)
         rows.append(el("tr", el("th", b, scope="row"), el("td", text),
                        el("td", _fmt_counter(cache)),
                        num_cell(f"{sum(r.prepare_s or 0.0 for r in mine):.1f}"),
