@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_run = sub.add_parser("run", help="run cases on backends and compare with torch eager")
     add_source_options(p_run)
     add_selection(p_run)
-    from paritykit.jsontests.cli import add_run_options  # JSON test definitions (seed 003)
+    from paritykit.jsontests.cli import add_run_options  # JSON test definitions
 
     add_run_options(p_run)
     p_run.add_argument("-b", "--backend", action="append", default=[], metavar="NAME",

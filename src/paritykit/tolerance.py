@@ -1,7 +1,7 @@
 """Tolerances as values: per-dtype defaults, case overrides and a rules file.
 
-Precedence, lowest first (the rules file follows seed 004's ``default < backend < test <
-backend+test``; a later rule beats an earlier one of the same specificity):
+Precedence, lowest first (the rules file orders ``default < backend < test < backend+test``;
+a later rule beats an earlier one of the same specificity):
 
 1. the per-dtype default of ``torch.testing.assert_close``;
 2. the rules file's ``default``;
@@ -119,7 +119,7 @@ class Rule:
 
     @property
     def specificity(self) -> int:
-        """0 none, 1 backend, 2 test, 3 backend+test (seed 004's order)."""
+        """0 none, 1 backend, 2 test, 3 backend+test (the rules file's order)."""
         return (self.backend is not None) + 2 * (self.test is not None)
 
     def matches(self, backend: str, case_id: str, base: str, dtype: str) -> bool:

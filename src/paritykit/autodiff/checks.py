@@ -1,4 +1,5 @@
-"""The transform checks of seed 002 (an MLX binding's test suite), made framework-neutral.
+"""The transform checks of an array framework's test suite (grad, vjp, jvp, vmap, …), made
+framework-neutral.
 
 Each check takes a :class:`TransformAdapter` and either returns a short note (PASS), raises
 :class:`CheckFailed` (FAIL, with what was expected and what came back), or lets

@@ -1,4 +1,4 @@
-"""JSON test definitions (seed 003): quality, benchmark and compstat tests over a module.
+"""JSON test definitions: quality, benchmark and compstat tests over a module.
 
 A definition names a module (an ``mlir`` or ``onnx`` file, or a ``torch`` factory), inputs and
 what to check; :func:`collect` turns a directory of definitions into entries (one per

@@ -1,4 +1,4 @@
-"""Loading and validating JSON test and module definitions (seed 003's format).
+"""Loading and validating JSON test and module definitions (the ``pytest-iree`` style format).
 
 Every problem becomes a :class:`DefinitionError` whose message names the file, the JSON path of
 the field (``$.inputs[0].value``) and what was expected, so a bad file is one clear line::

@@ -50,7 +50,7 @@ from paritykit.tolerance import Tolerance, default_tolerance
 
 @dataclass(frozen=True)
 class JsonOptions:
-    """The directories and switches of seed 003 (``--test-file-directory`` and friends)."""
+    """The directories and switches of JSON test runs (``--test-file-directory`` and friends)."""
 
     test_dir: pathlib.Path
     module_dir: pathlib.Path
