@@ -10,7 +10,7 @@ import os
 import pathlib
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from paritykit.artifacts import (
@@ -55,6 +55,21 @@ class Expected(str, enum.Enum):
     GOLDEN = "golden"
 
 
+def repro_flags(plugins: Sequence[str], tolerances_path: str | None,
+                backend_options: Mapping[str, Mapping[str, str]]) -> list[str]:
+    """The ``-p``, ``--tolerances`` and ``--backend-option`` flags of a repro command.
+
+    >>> repro_flags(["my.py"], None, {"iree": {"flags": "-O3"}})
+    ['-p', 'my.py', '--backend-option', 'iree.flags=-O3']
+    """
+    args = [a for p in plugins for a in ("-p", p)]
+    if tolerances_path:
+        args += ["--tolerances", tolerances_path]
+    for b, opts in backend_options.items():
+        args += [a for k, v in opts.items() for a in ("--backend-option", f"{b}.{k}={v}")]
+    return args
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything a worker needs to know about the run (picklable)."""
@@ -94,12 +109,7 @@ class RunConfig:
                     str(self.golden_dir), "--seed", str(self.seed)]
         else:
             args = ["parity", "run", case, "-b", backend, "--seed", str(self.seed)]
-        for p in self.plugins:
-            args += ["-p", p]
-        if self.tolerances_path:
-            args += ["--tolerances", self.tolerances_path]
-        for b, opts in self.backend_options.items():
-            args += [a for k, v in opts.items() for a in ("--backend-option", f"{b}.{k}={v}")]
+        args += repro_flags(self.plugins, self.tolerances_path, self.backend_options)
         if self.grad:
             args.append("--grad")
         return shlex.join([*args, "-v"])

@@ -8,6 +8,7 @@ import shlex
 from paritykit.artifacts import backend_dir
 from paritykit.evaluate.options import EvalOptions
 from paritykit.result import Result, Status
+from paritykit.worker import repro_flags
 
 
 def workdir(options: EvalOptions, backend: str, *parts: str) -> pathlib.Path:
@@ -30,12 +31,7 @@ def repro(options: EvalOptions, backend: str, workload: str | None = None) -> st
             workload or options.workload, "-b", backend, "--seed", str(options.seed)]
     if options.weights:
         args += ["--weights", options.weights]
-    for p in options.plugins:
-        args += ["-p", p]
-    if options.tolerances_path:
-        args += ["--tolerances", options.tolerances_path]
-    for b, opts in options.backend_options.items():
-        args += [a for k, v in opts.items() for a in ("--backend-option", f"{b}.{k}={v}")]
+    args += repro_flags(options.plugins, options.tolerances_path, options.backend_options)
     return shlex.join(args)
 
 
