@@ -19,12 +19,6 @@ def workdir(options: EvalOptions, backend: str, *parts: str) -> pathlib.Path:
     return path
 
 
-def log_path(options: EvalOptions, backend: str, workload: str) -> pathlib.Path:
-    """The log of an isolated backend process."""
-    return pathlib.Path(options.artifact_dir, "logs", f"eval-{options.model}-{workload}-"
-                        f"{backend}.log")
-
-
 def repro(options: EvalOptions, backend: str, workload: str | None = None) -> str:
     """One command that reruns this model/workload on just ``backend``."""
     args = ["parity", "eval", "--model", options.model, "--workload",
