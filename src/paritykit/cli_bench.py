@@ -1,8 +1,11 @@
 """``parity bench``: time backends against their baseline and torch eager; save and compare runs.
 
 Listed in :data:`paritykit.cli.COMMAND_MODULES` (``NAME``, ``add_parser``, ``run``).
-Exit codes: 0 done (a backend that cannot lower or run is a status in its row, not a failure),
-1 ``--compare`` found a regression, 2 usage error.
+Each backend is timed in worker processes of its own, one at a time (see
+:mod:`paritykit.bench.runner`). Exit codes: 0 done (a backend that cannot lower or run is a
+status in its row, not a failure), 1 a program crashed or timed out (its row says CRASH or
+TIMEOUT; the others are timed and written all the same) or ``--compare`` found a regression,
+2 usage error.
 """
 
 from __future__ import annotations
@@ -14,18 +17,18 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-EXIT_OK, EXIT_REGRESSION, EXIT_USAGE = 0, 1, 2
+from paritykit.cli_common import add_option
+
+EXIT_OK, EXIT_FAILED, EXIT_REGRESSION, EXIT_USAGE = 0, 1, 1, 2
 NAME = "bench"
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``bench`` sub-command to ``parity``'s sub-parsers."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        NAME, help="time cases on backends vs their baseline and torch eager (one process, "
-                   "sequential); save runs and compare for regressions")
-    parser.add_argument("-p", "--plugin", action="append", default=[], metavar="FILE_OR_MODULE",
-                        help="load a Python file or module that registers cases and/or backends "
-                             "(repeatable)")
+        NAME, help="time cases on backends vs their baseline and torch eager (one worker "
+                   "process per backend, one at a time); save runs and compare for regressions")
+    add_option(parser.add_argument, "plugin")
     parser.add_argument("cases", nargs="*", metavar="CASE",
                         help="base names (all their configs) or config names; default: all")
     parser.add_argument("-k", dest="keyword", metavar="EXPR",
@@ -42,7 +45,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--target-ci", type=float, default=5.0, metavar="PCT",
                         help="stop repeating once the CI of the median is within ±PCT%% of it "
                              "(default 5)")
-    parser.add_argument("--seed", type=int, default=0, help="run seed for inputs and weights")
+    add_option(parser.add_argument, "seed")
+    add_option(parser.add_argument, "timeout",
+               help="per timed program (prepare, check and timing) limit; its worker is killed "
+                    "past it and the program is a TIMEOUT (default 600)")
     parser.add_argument("--artifact-dir", default="parity-out", metavar="DIR",
                         help="write DIR/bench.json and the lowered programs (default parity-out)")
     parser.add_argument("--save", metavar="NAME",
@@ -65,8 +71,9 @@ def _check_args(args: argparse.Namespace) -> None:
 
     if any(n < 1 for n in args.threads):
         raise ParityError("--threads values must be at least 1")
-    if args.budget <= 0 or args.target_ci <= 0 or args.threshold < 0:
-        raise ParityError("--budget and --target-ci must be > 0 and --threshold >= 0")
+    if args.budget <= 0 or args.target_ci <= 0 or args.threshold < 0 or args.timeout <= 0:
+        raise ParityError("--budget, --target-ci and --timeout must be > 0 and --threshold "
+                          ">= 0")
 
 
 def _backends(specs: list[str]) -> list[str]:
@@ -81,7 +88,7 @@ def _backends(specs: list[str]) -> list[str]:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     """Time, print the table, write bench.json, then --compare and --save."""
-    from paritykit.bench.runner import BenchOptions, BenchRunner
+    from paritykit.bench.runner import LOST, BenchOptions, BenchRunner
     from paritykit.bench.store import (
         BENCH_FILE,
         BenchFailure,
@@ -116,15 +123,21 @@ def run(args: argparse.Namespace, console: Console) -> int:
     options = BenchOptions(threads=tuple(dict.fromkeys(args.threads)), budget_s=args.budget,
                            target_rel_ci=args.target_ci / 100, seed=args.seed)
     artifact_dir = pathlib.Path(args.artifact_dir)
-    bench = BenchRunner(options, artifact_dir, progress).run(refs, backends)
+    bench = BenchRunner(options, artifact_dir, progress, plugins=args.plugin,
+                        timeout_s=args.timeout).run(refs, backends)
     console.print(bench_table(bench))
     for line in failure_lines(bench):
         console.print(f"[dim]{escape(line)}[/]")
     write_bench(artifact_dir / BENCH_FILE, bench)
     console.print(f"[dim]wrote {escape(str(artifact_dir / BENCH_FILE))}[/]")
+    lost = [f for f in bench.failures if f.status in LOST]
     code = EXIT_OK
+    if lost:
+        console.print(f"[bold red]{len(lost)} program(s) crashed or timed out[/] (worker logs: "
+                      f"{escape(str(artifact_dir / 'logs'))})")
+        code = EXIT_FAILED
     if previous is not None:
-        code = _compare(args, previous, bench, console)
+        code = _compare(args, previous, bench, console) or code
     if args.save:
         from paritykit.bench.store import save_run
 

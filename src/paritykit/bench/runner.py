@@ -1,37 +1,46 @@
-"""Time each case on each backend, on its baseline and on torch eager, in this one process.
+"""Time each case on each backend, on its baseline and on torch eager, one worker at a time.
 
-For every thread count and case: the case is built once (seeded model and inputs, eager
-reference), every variant is prepared once (not timed), run once and checked against the
-reference (PASS or MISMATCH in its row), then ``Prepared.run`` is timed with
-:func:`paritykit.timing.measure` on the case's example inputs. Everything is sequential, so
-no two timings share the CPU. A variant that cannot be timed becomes a :class:`BenchFailure`.
+Every (thread count, backend) is one job, run in worker processes of
+:class:`paritykit.runner.Pool` with one worker at a time, so no two timings share the CPU and
+no backend's framework state (thread pools, imported compilers) is there while another is
+timed. A job is one :class:`~paritykit.plan.CallTask` per (case, variant): when a program
+segfaults, aborts or hangs, that program is a CRASH or TIMEOUT failure and the job goes on in
+a fresh worker with the next one.
+
+In the worker, the case is built once (seeded model and inputs, eager reference), the variant
+is prepared, run once and judged through :mod:`paritykit.attempt` (PASS or MISMATCH in its
+row), then ``Prepared.run`` is timed with :func:`paritykit.timing.measure` on the case's
+example inputs. A variant that cannot be timed becomes a :class:`BenchFailure`.
 """
 
 from __future__ import annotations
 
+import functools
 import pathlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import Any
 
 from paritykit.artifacts import backend_dir
-from paritykit.backend import Prepared
+from paritykit.attempt import Reference, Stage, fail, judge, prepare, run_sets
+from paritykit.backend import CaseInfo, Prepared
 from paritykit.bench.machine import fingerprint
 from paritykit.bench.store import BenchFailure, BenchRow, BenchRun
-from paritykit.cases import CaseRef
-from paritykit.compare import compare_outputs
-from paritykit.dtypes import to_numpy
-from paritykit.errors import ExportError
+from paritykit.cache import default_cache_dir
+from paritykit.cases import CASES, CaseRef
+from paritykit.plan import CallTask
 from paritykit.reference import CaseMaterial, build_case, case_info
 from paritykit.registry import BACKENDS
-from paritykit.result import Status
+from paritykit.result import Result, Status
+from paritykit.runner import Pool
 from paritykit.timing import measure
 from paritykit.tolerance import ToleranceRules
-from paritykit.worker import error_message
+from paritykit.worker import RunConfig
 
 REFERENCE = "torch"
 REFERENCE_LABEL = "torch eager"
+#: What ends a program's timing without a result of its own (the command then exits 1).
+LOST = (Status.CRASH.value, Status.TIMEOUT.value)
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,9 @@ class Variant:
     options: dict[str, str] = field(default_factory=dict)
 
 
+REFERENCE_VARIANT = Variant(REFERENCE, "reference", REFERENCE_LABEL, REFERENCE)
+
+
 def baseline_label(name: str, options: dict[str, str]) -> str:
     """``aot-eager``, ``iree --iree-opt-level=O0``, ``onnxruntime graph_optimization=disable``.
 
@@ -82,113 +94,151 @@ def variants(backend: str) -> list[Variant]:
 
 
 def order_backends(names: Iterable[str]) -> list[str]:
-    """Backends that need their own process (framework side effects) go last, so they cannot
-    break the lowering of the others in this one process."""
+    """Backends that need their own process (framework side effects) go last, as they do in
+    ``parity run``; each job has workers of its own anyway, so this only fixes the order."""
     names = list(dict.fromkeys(names))
     return sorted(names, key=lambda n: type(BACKENDS.get(n)).needs_own_process)
 
 
 class BenchRunner:
-    """Runs one benchmark; ``on_entry`` sees every row or failure as soon as it exists."""
+    """Runs one benchmark; ``on_entry`` sees every row or failure as soon as it exists.
+
+    ``plugins`` are the ``-p`` sources the workers load; ``timeout_s`` bounds one program's
+    prepare, check and timing (its worker is killed past it).
+    """
 
     def __init__(self, options: BenchOptions, artifact_dir: pathlib.Path,
-                 on_entry: Callable[[BenchRow | BenchFailure], None] | None = None) -> None:
+                 on_entry: Callable[[BenchRow | BenchFailure], None] | None = None, *,
+                 plugins: Sequence[str] = (), timeout_s: float = 600.0) -> None:
         self.options = options
         self.root = artifact_dir
         self.on_entry = on_entry or (lambda entry: None)
-        self.tolerances = ToleranceRules()
+        self.plugins = tuple(plugins)
+        self.timeout_s = timeout_s
 
     def run(self, refs: Sequence[CaseRef], backends: Sequence[str]) -> BenchRun:
         """Every case × (reference + each backend's variants) × thread count."""
-        import torch
-
         ordered = order_backends(backends)
         versions = {n: BACKENDS.get(n).versions() for n in [REFERENCE, *ordered]}
         run = BenchRun(machine=fingerprint(versions))
-        previous = torch.get_num_threads()
-        try:
-            for threads in self.options.threads:
-                torch.set_num_threads(threads)
-                self._threads(refs, ordered, threads, run)
-        finally:
-            torch.set_num_threads(previous)
+        infos = {ref.id: _info(ref, self.options.seed) for ref in refs}
+        jobs = [[REFERENCE_VARIANT], *(variants(b) for b in ordered)]
+
+        def record(entry: Any) -> None:
+            (run.rows if isinstance(entry, BenchRow) else run.failures).append(entry)
+            self.on_entry(entry)
+
+        # One pool for the whole run, so worker logs (DIR/logs/worker-N.log) are numbered once
+        # and a crashed program's log is not overwritten by a later job's worker.
+        pool = Pool(self._config(self.options.threads[0]), jobs=1, timeout=self.timeout_s)
+        for threads in self.options.threads:
+            # Its workers start with this count (torch, ONNX Runtime; IREE's executor keeps
+            # the count of its first use in a process, so a fresh process per count matters).
+            pool.config = self._config(threads)
+            for job in jobs:
+                tasks = []
+                for ref in refs:
+                    for variant in job:
+                        reason = _unsupported(ref, variant, infos[ref.id])
+                        if reason:
+                            record(_failure(ref.id, variant, threads, Status.UNSUPPORTED,
+                                            f"{ref.id} @ {variant.label}: {reason}"))
+                        else:
+                            tasks.append(self._task(ref, variant, threads))
+                if tasks:
+                    pool.run(tasks, record)  # one worker at a time; closed after the job
         return run
 
-    def _threads(self, refs: Sequence[CaseRef], backends: list[str], threads: int,
-                 run: BenchRun) -> None:
-        materials: dict[str, CaseMaterial | BenchFailure] = {}
-        reference = Variant(REFERENCE, "reference", REFERENCE_LABEL, REFERENCE)
-        for ref in refs:
-            try:
-                materials[ref.id] = build_case(ref, self.options.seed)
-            except Exception as exc:
-                materials[ref.id] = BenchFailure(ref.id, REFERENCE, "reference", REFERENCE_LABEL,
-                                                 threads, str(Status.RUN_ERROR), error_message(
-                                                     ref.id, REFERENCE, "case setup failed", exc))
-            self._record(run, self._time(ref, materials[ref.id], reference, threads))
-        # Backend-major order: a backend that must come last (see order_backends) does.
-        for backend in backends:
-            for ref in refs:
-                material = materials[ref.id]
-                for variant in variants(backend):
-                    self._record(run, self._time(ref, material, variant, threads))
+    def _config(self, threads: int) -> RunConfig:
+        return RunConfig(seed=self.options.seed, artifact_dir=str(self.root),
+                         cache_dir=str(default_cache_dir()), plugins=self.plugins,
+                         threads=threads)
 
-    def _record(self, run: BenchRun, entry: BenchRow | BenchFailure) -> None:
-        if isinstance(entry, BenchRow):
-            run.rows.append(entry)
-        else:
-            run.failures.append(entry)
-        self.on_entry(entry)
+    def _task(self, ref: CaseRef, variant: Variant, threads: int) -> CallTask:
+        return CallTask(case=ref.id, base=ref.base, backend=variant.backend, call=time_program,
+                        args=(ref.id, variant, threads, self.options, str(self.root)),
+                        on_lost=functools.partial(lost, ref.id, variant, threads))
 
-    def _time(self, ref: CaseRef, material: CaseMaterial | BenchFailure, variant: Variant,
-              threads: int) -> BenchRow | BenchFailure:
-        def failed(status: Status, message: str) -> BenchFailure:
-            return BenchFailure(ref.id, variant.backend, variant.variant, variant.label,
-                                threads, str(status), message)
 
-        if isinstance(material, BenchFailure):
-            return failed(Status.RUN_ERROR, material.message)
-        backend = BACKENDS.get(variant.runs_on)
-        reason = backend.is_available() or backend.unsupported_reason(
-            case_info(ref, self.options.seed))
-        if reason:
-            return failed(Status.UNSUPPORTED, f"{ref.id} @ {variant.label}: {reason}")
-        program = material.program
-        program.options = dict(variant.options)
-        workdir = backend_dir(self.root, ref.id, variant.label.replace(" ", "_"))
-        workdir.mkdir(parents=True, exist_ok=True)
-        try:
-            prepared = backend.prepare(program, workdir)
-        except ExportError as exc:
-            return failed(Status.EXPORT_ERROR, error_message(ref.id, variant.label,
-                                                             "export failed", exc))
-        except Exception as exc:
-            return failed(Status.LOWER_ERROR, error_message(ref.id, variant.label,
-                                                            "lowering failed", exc))
-        inputs = [to_numpy(t) for t in material.inputs]
-        try:
-            status = self._check(ref, material, variant, prepared.run(inputs))
-            timing = measure(lambda: prepared.run(inputs), warmup=self.options.warmup,
-                             min_repeats=self.options.min_repeats,
-                             max_repeats=self.options.max_repeats,
-                             target_rel_ci=self.options.target_rel_ci,
-                             budget_s=self.options.budget_s, sync=_sync(prepared))
-        except Exception as exc:
-            return failed(Status.RUN_ERROR, error_message(ref.id, variant.label, "run failed",
-                                                          exc))
-        return BenchRow.from_timing(timing, case=ref.id, backend=variant.backend,
-                                    variant=variant.variant, label=variant.label,
-                                    threads=threads, status=str(status),
-                                    device=prepared.device, options=dict(variant.options))
+def _info(ref: CaseRef, seed: int) -> CaseInfo | None:
+    """The case's dtypes and ranks; None when the case cannot even be instantiated here (its
+    worker then reports the setup failure with the others of its kind)."""
+    try:
+        return case_info(ref, seed)
+    except Exception:
+        return None
 
-    def _check(self, ref: CaseRef, material: CaseMaterial, variant: Variant,
-               outputs: list[np.ndarray]) -> Status:
-        """PASS or MISMATCH of the first run against the eager reference (a fast wrong answer
-        is not a speedup, so the row says so)."""
-        tolerance = self.tolerances.resolver(variant.runs_on, ref.id, ref.base,
-                                             material.tolerance)
-        ok = compare_outputs(outputs, material.expected[0], tolerance).ok
-        return Status.PASS if ok else Status.MISMATCH
+
+def _unsupported(ref: CaseRef, variant: Variant, info: CaseInfo | None) -> str | None:
+    backend = BACKENDS.get(variant.runs_on)
+    return backend.is_available() or (backend.unsupported_reason(info) if info else None)
+
+
+def _failure(case: str, variant: Variant, threads: int, status: Status,
+             message: str) -> BenchFailure:
+    return BenchFailure(case, variant.backend, variant.variant, variant.label, threads,
+                        status.value, message)
+
+
+def lost(case: str, variant: Variant, threads: int, status: Status, what: str,
+         detail: str) -> BenchFailure:
+    """The failure of a program whose worker crashed or timed out (``what`` says how), or
+    whose task raised outside the backend's own calls (a harness error)."""
+    if status is Status.RUN_ERROR:
+        what = f"harness error — {what}"
+    return _failure(case, variant, threads, status, f"{case} @ {variant.label}: {what}")
+
+
+#: The last case built in this worker: both variants of a backend share it.
+_built: dict[tuple[str, int], CaseMaterial] = {}
+
+
+def _material(case: str, seed: int) -> CaseMaterial:
+    key = (case, seed)
+    if key not in _built:
+        _built.clear()
+        ref = next(r for r in CASES.expand() if r.id == case)
+        _built[key] = build_case(ref, seed)
+    return _built[key]
+
+
+def time_program(case: str, variant: Variant, threads: int, options: BenchOptions,
+                 root: str) -> BenchRow | BenchFailure:
+    """In a worker: prepare ``variant`` on ``case`` (not timed), run and judge it once against
+    the eager reference, then time ``Prepared.run`` on the example inputs."""
+    result = Result(case, variant.label, Status.RUN_ERROR)
+
+    def failed(stage: Stage, exc: Exception) -> BenchFailure:
+        fail(result, stage, exc)
+        return _failure(case, variant, threads, result.status, result.message)
+
+    try:
+        material = _material(case, options.seed)
+    except Exception as exc:
+        return failed(Stage.SETUP, exc)
+    ref = material.ref
+    tolerance = ToleranceRules().resolver(variant.runs_on, ref.id, ref.base, material.tolerance)
+    reference = Reference(material.input_arrays[:1], material.expected[:1], tolerance)
+    inputs = [a.copy() for a in material.input_arrays[0]]  # the worker's case stays intact
+    workdir = backend_dir(pathlib.Path(root), case, variant.label.replace(" ", "_"))
+    try:
+        prepared = prepare(BACKENDS.get(variant.runs_on),
+                           material.program.with_options(variant.options), workdir, result)
+    except Exception as exc:
+        return failed(Stage.PREPARE, exc)
+    try:
+        # A fast wrong answer is not a speedup: the row says PASS or MISMATCH.
+        judge(result, run_sets(prepared, reference.input_sets, result), reference)
+        timing = measure(lambda: prepared.run(inputs), warmup=options.warmup,
+                         min_repeats=options.min_repeats, max_repeats=options.max_repeats,
+                         target_rel_ci=options.target_rel_ci, budget_s=options.budget_s,
+                         sync=_sync(prepared))
+    except Exception as exc:
+        return failed(Stage.RUN, exc)
+    return BenchRow.from_timing(timing, case=case, backend=variant.backend,
+                                variant=variant.variant, label=variant.label, threads=threads,
+                                status=result.status.value, device=prepared.device,
+                                options=dict(variant.options))
 
 
 def _sync(prepared: Prepared) -> Callable[[], None] | None:
