@@ -4,6 +4,9 @@ A row is one timed program: the ``reference`` (torch eager), a backend's ``optim
 its ``baseline`` (the same backend with optimisations off). Speedups are derived, never
 stored. Rows also keep their per-call ``samples_s`` so a later run can test for a regression.
 Pairs that could not be timed are listed under ``failures`` with their status.
+
+This module is the one reader and writer of the format: ``parity bench``, ``parity eval
+--workload bench`` and the HTML report all go through :class:`BenchRun`.
 """
 
 from __future__ import annotations
@@ -15,11 +18,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema
-
 from paritykit.artifacts import write_json
 from paritykit.errors import ParityError
-from paritykit.jsonfile import read_json
+from paritykit.jsonfile import at_path, check_schema, read_json
 from paritykit.timing import Timing
 
 SCHEMA_ID = "paritykit-bench/1"
@@ -46,6 +47,7 @@ SCHEMA: dict[str, Any] = {
                 "median_s": _NUMBER, "iqr_s": _NUMBER, "ci_low_s": _NUMBER,
                 "ci_high_s": _NUMBER, "repeats": {"type": "integer", "minimum": 1},
                 "samples_s": {"type": "array", "items": _NUMBER},
+                "items": {"type": ["integer", "null"], "minimum": 1},
             },
         }},
         "failures": {"type": "array", "items": {
@@ -75,6 +77,8 @@ class BenchRow:
     status: str = "PASS"
     device: str = "cpu"
     options: dict[str, str] = field(default_factory=dict)
+    #: Images or tokens per call (``parity eval``'s rows): throughput = items / median_s.
+    items: int | None = None
 
     @classmethod
     def from_timing(cls, timing: Timing, **fields: Any) -> BenchRow:
@@ -122,13 +126,8 @@ class BenchRun:
     @classmethod
     def from_dict(cls, data: Any, source: str) -> BenchRun:
         """Validate ``data``; an invalid document is a ParityError naming ``source`` and field."""
-        errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data),
-                        key=lambda e: list(e.absolute_path))
-        if errors:
-            where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}"
-                                  for p in errors[0].absolute_path)
-            raise ParityError(f"{source}: {where}: {errors[0].message} (not a "
-                              f"{SCHEMA_ID} file; rerun `parity bench` to write a new one)")
+        check_schema(data, SCHEMA, source, lambda e: f"{at_path(e)} (not a {SCHEMA_ID} file; "
+                                                     "rerun `parity bench` to write a new one)")
         known = {f.name for f in dataclasses.fields(BenchRow)}
         rows = [BenchRow(**{k: v for k, v in r.items() if k in known}) for r in data["rows"]]
         fknown = {f.name for f in dataclasses.fields(BenchFailure)}

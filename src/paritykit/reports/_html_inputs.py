@@ -2,7 +2,9 @@
 
 The bench and trace files are checked against their schemas (``paritykit-bench/1``,
 ``paritykit-trace/1``); a file that does not fit is a :class:`~paritykit.errors.ParityError`
-naming the file, the field and what is wrong.
+naming the file, the field and what is wrong. A bench file is read by
+:func:`paritykit.bench.store.read_bench`, the reader ``parity bench --compare`` uses, so its
+rows are :class:`paritykit.bench.store.BenchRow`.
 
 Example::
 
@@ -13,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -20,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from paritykit.bench.store import SCHEMA_ID as BENCH_SCHEMA_ID
+from paritykit.bench.store import BenchRow, BenchRun, read_bench
 from paritykit.errors import ParityError
 from paritykit.result import Result
 from paritykit.store import read_results
@@ -27,56 +32,9 @@ from paritykit.store import read_results
 RESULTS_NAME = "results.jsonl"
 BENCH_NAME = "bench.json"
 TRACE_GLOB = "trace-*.json"
-BENCH_SCHEMA_ID = "paritykit-bench/1"
 TRACE_SCHEMA_ID = "paritykit-trace/1"
-VARIANTS = ("reference", "baseline", "optimized")
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
-BENCH_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["schema", "rows"],
-    "properties": {
-        "schema": {"const": BENCH_SCHEMA_ID},
-        "machine": {"type": "object"},
-        "created": {"type": "string"},
-        "rows": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["case", "backend", "variant"],
-                "properties": {
-                    "case": {"type": "string"},
-                    "backend": {"type": "string"},
-                    "variant": {"enum": list(VARIANTS)},
-                    "label": {"type": "string"},
-                    "threads": {"type": ["integer", "null"]},
-                    "median_s": _NUMBER_OR_NULL,
-                    "iqr_s": _NUMBER_OR_NULL,
-                    "ci_low_s": _NUMBER_OR_NULL,
-                    "ci_high_s": _NUMBER_OR_NULL,
-                    "repeats": {"type": ["integer", "null"]},
-                    "status": {"type": "string"},
-                },
-            },
-        },
-        # Programs that could not be timed (UNSUPPORTED, LOWER_ERROR, ...), with the reason.
-        "failures": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["case", "backend", "variant", "status"],
-                "properties": {
-                    "case": {"type": "string"},
-                    "backend": {"type": "string"},
-                    "variant": {"type": "string"},
-                    "label": {"type": "string"},
-                    "status": {"type": "string"},
-                    "message": {"type": "string"},
-                },
-            },
-        },
-    },
-}
 TRACE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["schema", "model", "backend", "rows"],
@@ -107,26 +65,6 @@ TRACE_SCHEMA: dict[str, Any] = {
 
 
 @dataclass(frozen=True)
-class BenchRow:
-    """One timed variant of one (case, backend) pair (a row of ``bench.json``)."""
-
-    case: str
-    backend: str
-    variant: str
-    label: str
-    threads: int | None
-    median_s: float | None = None
-    iqr_s: float | None = None
-    ci_low_s: float | None = None
-    ci_high_s: float | None = None
-    repeats: int | None = None
-    #: PASS or MISMATCH of the timed program's first run ("" when the writer did not say).
-    status: str = ""
-    #: Anything else the writer put in the row (samples, options, items per call).
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class Bench:
     """A ``bench.json`` file."""
 
@@ -134,8 +72,16 @@ class Bench:
     machine: Mapping[str, Any]
     created: str
     rows: tuple[BenchRow, ...]
-    #: The ``failures`` of the file: programs that could not be timed, with status and message.
+    #: The ``failures`` of the file: programs that could not be timed, with status and message
+    #: (the fields of :class:`paritykit.bench.store.BenchFailure`).
     failures: tuple[Mapping[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, path: str | os.PathLike[str], run: BenchRun) -> Bench:
+        """The report's view of a run read from ``path``."""
+        return cls(path=os.fspath(path), machine=run.machine, created=run.created,
+                   rows=tuple(run.rows),
+                   failures=tuple(dataclasses.asdict(f) for f in run.failures))
 
 
 @dataclass(frozen=True)
@@ -224,7 +170,7 @@ def _load_file(where: Path, inputs: ReportInputs) -> None:
     document = _read_json(where)
     schema = document.get("schema") if isinstance(document, dict) else None
     if schema == BENCH_SCHEMA_ID:
-        inputs.bench = load_bench(where)
+        inputs.bench = Bench.of(where, BenchRun.from_dict(document, str(where)))
     elif schema == TRACE_SCHEMA_ID:
         inputs.traces.append(load_trace(where))
     else:
@@ -279,21 +225,7 @@ def _validate(path: Path, document: Any, schema: Mapping[str, Any], kind: str) -
 
 def load_bench(path: str | os.PathLike[str]) -> Bench:
     """Read and check a ``bench.json`` file (schema ``paritykit-bench/1``)."""
-    where = Path(path)
-    document = _read_json(where)
-    _validate(where, document, BENCH_SCHEMA, BENCH_SCHEMA_ID)
-    known = set(BENCH_SCHEMA["properties"]["rows"]["items"]["properties"])
-    rows = tuple(
-        BenchRow(case=r["case"], backend=r["backend"], variant=r["variant"],
-                 label=r.get("label", ""), threads=r.get("threads"),
-                 median_s=r.get("median_s"), iqr_s=r.get("iqr_s"), ci_low_s=r.get("ci_low_s"),
-                 ci_high_s=r.get("ci_high_s"), repeats=r.get("repeats"),
-                 status=r.get("status", ""),
-                 extra={k: v for k, v in r.items() if k not in known})
-        for r in document["rows"])
-    return Bench(path=os.fspath(path), machine=document.get("machine") or {},
-                 created=document.get("created", ""), rows=rows,
-                 failures=tuple(document.get("failures", ())))
+    return Bench.of(path, read_bench(Path(path)))
 
 
 def load_trace(path: str | os.PathLike[str]) -> Trace:
