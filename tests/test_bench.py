@@ -21,7 +21,15 @@ import pytest
 from conftest import HARNESS_BACKENDS
 from paritykit.bench.machine import differences, fingerprint
 from paritykit.bench.stats import compare_runs, compare_samples, mann_whitney_greater
-from paritykit.bench.store import SCHEMA_ID, BenchFailure, BenchRow, BenchRun, read_bench
+from paritykit.bench.store import (
+    SCHEMA_ID,
+    BenchFailure,
+    BenchRow,
+    BenchRun,
+    merged,
+    read_bench,
+    write_bench,
+)
 from paritykit.bench.table import bench_table
 from paritykit.cli import main
 from paritykit.errors import ParityError
@@ -139,6 +147,21 @@ def test_an_invalid_bench_file_names_the_field(tmp_path: pathlib.Path) -> None:
                                 "rows": [{"case": "a"}]}))
     with pytest.raises(ParityError, match=r"bench.json: \$\.rows\[0\]: 'backend' is a required"):
         read_bench(path)
+
+
+def test_a_new_run_replaces_only_the_rows_it_measured_again(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "bench.json"
+    assert merged(path, BenchRun(machine={})).rows == []  # no earlier file
+    write_bench(path, BenchRun(machine={}, rows=[_row("a", "x", "optimized", 1.0),
+                                                 _row("b", "x", "optimized", 1.0)],
+                               failures=[BenchFailure("c", "x", "optimized", "x", 1, "CRASH",
+                                                      "c @ x: boom")]))
+    new = BenchRun(machine={"cpu": "now"}, rows=[_row("a", "x", "optimized", 2.0)],
+                   failures=[BenchFailure("b", "x", "optimized", "x", 1, "TIMEOUT", "b @ x")])
+    run = merged(path, new)
+    assert run.machine == {"cpu": "now"}
+    assert [(r.case, r.median_s) for r in run.rows] == [("a", 2.0)]
+    assert [(f.case, f.status) for f in run.failures] == [("c", "CRASH"), ("b", "TIMEOUT")]
 
 
 # --- end to end -------------------------------------------------------------------------------

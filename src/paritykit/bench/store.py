@@ -106,6 +106,11 @@ class BenchFailure:
     status: str
     message: str
 
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        """The same key as :attr:`BenchRow.key`."""
+        return (self.case, self.backend, self.variant, self.threads)
+
 
 @dataclass
 class BenchRun:
@@ -147,6 +152,21 @@ def write_bench(path: pathlib.Path, run: BenchRun) -> None:
 def read_bench(path: pathlib.Path) -> BenchRun:
     """Read and validate a ``bench.json`` or a saved run."""
     return BenchRun.from_dict(read_json(path), str(path))
+
+
+def merged(path: pathlib.Path, run: BenchRun) -> BenchRun:
+    """``run`` after the rows and failures of an earlier ``path`` that ``run`` did not measure
+    again (same case, backend, variant and threads), so runs of parts of a suite add up in one
+    file. A missing or unreadable earlier file counts as empty: it is about to be replaced.
+    """
+    try:
+        earlier = read_bench(path)
+    except ParityError:
+        return run
+    fresh = {r.key for r in run.rows} | {f.key for f in run.failures}
+    return dataclasses.replace(
+        run, rows=[r for r in earlier.rows if r.key not in fresh] + run.rows,
+        failures=[f for f in earlier.failures if f.key not in fresh] + run.failures)
 
 
 def default_bench_dir() -> pathlib.Path:
