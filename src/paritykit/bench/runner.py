@@ -139,7 +139,7 @@ class BenchRunner:
                 tasks = []
                 for ref in refs:
                     for variant in job:
-                        reason = _unsupported(ref, variant, infos[ref.id])
+                        reason = _unsupported(variant, infos[ref.id])
                         if reason:
                             record(_failure(ref.id, variant, threads, Status.UNSUPPORTED,
                                             f"{ref.id} @ {variant.label}: {reason}"))
@@ -161,15 +161,15 @@ class BenchRunner:
 
 
 def _info(ref: CaseRef, seed: int) -> CaseInfo | None:
-    """The case's dtypes and ranks; None when the case cannot even be instantiated here (its
-    worker then reports the setup failure with the others of its kind)."""
+    """The case's dtypes and ranks; None when the case cannot even be instantiated, which its
+    workers then report as a setup failure (RUN_ERROR) instead of this process raising."""
     try:
         return case_info(ref, seed)
     except Exception:
         return None
 
 
-def _unsupported(ref: CaseRef, variant: Variant, info: CaseInfo | None) -> str | None:
+def _unsupported(variant: Variant, info: CaseInfo | None) -> str | None:
     backend = BACKENDS.get(variant.runs_on)
     return backend.is_available() or (backend.unsupported_reason(info) if info else None)
 
