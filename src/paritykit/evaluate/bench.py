@@ -12,15 +12,13 @@ earlier file); each row adds ``items`` (images or tokens per call): throughput =
 from __future__ import annotations
 
 import dataclasses
-import json
 import pathlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from paritykit.artifacts import write_json
-from paritykit.bench.store import SCHEMA_ID, BenchFailure, BenchRow, BenchRun
+from paritykit.bench.store import BenchFailure, BenchRow, BenchRun, merged, write_bench
 from paritykit.evaluate import lowering
 from paritykit.evaluate.common import workdir
 from paritykit.evaluate.model import LoadedModel, load_model
@@ -75,8 +73,8 @@ def programs(options: EvalOptions, loaded: LoadedModel) -> list[BenchProgram]:
 def _row(timing: Any, case: str, backend: str, variant: str, label: str, threads: int,
          items: int, device: str = "cpu") -> dict[str, Any]:
     row = BenchRow.from_timing(timing, case=case, backend=backend, variant=variant, label=label,
-                               threads=threads, device=device)
-    return {**dataclasses.asdict(row), "items": items}
+                               threads=threads, device=device, items=items)
+    return dataclasses.asdict(row)
 
 
 def _call(fn: Any, *args: Any) -> Any:
@@ -160,19 +158,6 @@ def failed_bench(options: EvalOptions, backend: str, status: Status, message: st
                                           f"{options.case_id} @ {backend}: {message}")])
 
 
-def _key(row: dict[str, Any]) -> tuple[Any, ...]:
-    return (row.get("case"), row.get("backend"), row.get("variant"), row.get("threads"))
-
-
-def _earlier(path: pathlib.Path) -> dict[str, Any]:
-    """An existing ``bench.json`` of this schema (else empty): its rows are kept."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) and data.get("schema") == SCHEMA_ID else {}
-
-
 def write(options: EvalOptions, outcomes: list[BenchOutcome],
           versions: dict[str, dict[str, str]]) -> pathlib.Path:
     """Write ``DIR/bench.json``: these rows, plus rows of an earlier file that were not
@@ -180,17 +165,10 @@ def write(options: EvalOptions, outcomes: list[BenchOutcome],
     from paritykit.bench.machine import fingerprint
 
     run = BenchRun(machine=fingerprint(versions),
+                   rows=[BenchRow(**row) for o in outcomes for row in o.rows],
                    failures=[BenchFailure(**f) for o in outcomes for f in o.failures])
-    data = run.to_dict()
-    data["rows"] = [row for o in outcomes for row in o.rows]  # BenchRow fields + ``items``
     path = pathlib.Path(options.artifact_dir, BENCH_FILE)
-    earlier = _earlier(path)
-    fresh = {_key(r) for r in [*data["rows"], *data["failures"]]}
-    for part in ("rows", "failures"):
-        kept = [r for r in earlier.get(part, []) if _key(r) not in fresh]
-        data[part] = kept + data[part]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json(path, data)
+    write_bench(path, merged(path, run))
     return path
 
 

@@ -5,9 +5,11 @@ Speedups are derived here (reference / optimized, baseline / optimized), never s
 
 Example::
 
-    >>> from paritykit.reports._html_inputs import BenchRow
-    >>> rows = [BenchRow("relu", "torch", "reference", "torch eager", 1, 2e-3),
-    ...         BenchRow("relu", "iree", "optimized", "iree", 1, 1e-3)]
+    >>> from paritykit.bench.store import BenchRow
+    >>> def row(backend, variant, median_s):
+    ...     return BenchRow("relu", backend, variant, backend, 1, median_s, 0.0, median_s,
+    ...                     median_s, 5)
+    >>> rows = [row("torch", "reference", 2e-3), row("iree", "optimized", 1e-3)]
     >>> [(key, sorted(v)) for key, v in pair_bench_rows(rows)]
     [(('relu', 'iree', 1), ['optimized', 'reference'])]
 """
