@@ -1,9 +1,8 @@
-"""A fingerprint of the machine a benchmark ran on, and what differs between two of them."""
+"""A fingerprint of the machine a benchmark ran on (from :mod:`paritykit.machine`), and what
+differs between two of them."""
 
 from __future__ import annotations
 
-import os
-import platform
 from typing import Any
 
 #: Fields whose difference makes timings of two runs incomparable (warned about on --compare).
@@ -17,18 +16,16 @@ def fingerprint(versions: dict[str, dict[str, str]] | None = None) -> dict[str, 
     >>> sorted(fingerprint())[:3]
     ['cores', 'cpu', 'numpy']
     """
-    import numpy
-    import torch
+    from paritykit.machine import cores, framework_versions, host_id, platform_info
 
-    from paritykit.cache import host_id
-
+    frameworks = framework_versions(("torch", "numpy"))
     return {
         "cpu": host_id(),
-        "cores": os.cpu_count() or 0,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "numpy": numpy.__version__,
+        "cores": cores(),
+        "platform": platform_info()["platform"],
+        "python": platform_info()["python"],
+        "torch": frameworks["torch"],
+        "numpy": frameworks["numpy"],
         "versions": dict(sorted((versions or {}).items())),
     }
 
