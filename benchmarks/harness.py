@@ -25,12 +25,12 @@ import statistics
 import tempfile
 import time
 
-from paritykit.cases import CASES
-from paritykit.plan import build_plan, filter_keyword
-from paritykit.registry import BACKENDS
-from paritykit.result import Result, summarize
-from paritykit.runner import Pool
-from paritykit.worker import RunConfig, load_sources
+from paritykit.core.cases import CASES
+from paritykit.core.registry import BACKENDS
+from paritykit.core.result import Result, summarize
+from paritykit.run.plan import build_plan, filter_keyword
+from paritykit.run.pool import Pool
+from paritykit.run.worker import RunConfig, load_sources
 
 
 def run(

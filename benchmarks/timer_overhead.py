@@ -1,10 +1,10 @@
-"""Measure paritykit.timing itself; prints the figures quoted in docs/performance.md.
+"""Measure paritykit.core.timing itself; prints the figures quoted in docs/performance.md.
 
 1. Timer overhead: ``measure`` of an empty callable. Its median per call is everything the
    timer adds to a call (the batching loop, the call itself, the clock read spread over the
    batch); ``overhead_s`` is the clock-read part alone. Target: <= 1 µs per call.
 2. Repeat-to-repeat spread: the same workload (a 256x256 float32 matmul, a small conv)
-   measured ``--repeats`` times by ``paritykit.timing.measure`` and by
+   measured ``--repeats`` times by ``paritykit.core.timing.measure`` and by
    ``torch.utils.benchmark.Timer(...).adaptive_autorange()`` (and by ``measure`` with a ±1%
    target instead of the default ±5%): the spread of the medians
    across repeats (relative standard deviation and (max - min) / median), and the wall time
@@ -24,7 +24,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from paritykit.timing import measure
+from paritykit.core.timing import measure
 
 
 def overhead(rounds: int) -> None:

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 import paritykit.suite  # noqa: F401 - registers the built-in cases (the registries' baseline)
-from paritykit.cases import CASES
-from paritykit.registry import BACKENDS
-from paritykit.result import Result
-from paritykit.worker import RunConfig, Task, Worker
+from paritykit.core.cases import CASES
+from paritykit.core.registry import BACKENDS
+from paritykit.core.result import Result
+from paritykit.run.worker import RunConfig, Task, Worker
 
 TESTS = pathlib.Path(__file__).resolve().parent
 FAKES = TESTS / "fakes"

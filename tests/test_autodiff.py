@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from paritykit import cli_autodiff
 from paritykit.autodiff import ADAPTERS, TransformAdapter, check_grads
 from paritykit.autodiff.adapters import Bwd, Fn
 from paritykit.autodiff.checks import CHECKS, FAIL, PASS, UNSUPPORTED, run_checks
 from paritykit.autodiff.vocab import NumpyVocab, Vocab
+from paritykit.cli import autodiff as cli_autodiff
 
 AVAILABLE = [n for n in ADAPTERS.names() if ADAPTERS.get(n).is_available() is None]
 if not AVAILABLE:

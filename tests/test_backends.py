@@ -14,11 +14,11 @@ from collections.abc import Iterator
 import pytest
 
 import paritykit.suite  # noqa: F401 - registers the built-in cases
-from paritykit.artifacts import load_arrays
-from paritykit.cases import CASES as CASE_REGISTRY
-from paritykit.registry import BACKENDS
-from paritykit.result import Status
-from paritykit.worker import RunConfig, Task, Worker
+from paritykit.core.cases import CASES as CASE_REGISTRY
+from paritykit.core.registry import BACKENDS
+from paritykit.core.result import Status
+from paritykit.files.artifacts import load_arrays
+from paritykit.run.worker import RunConfig, Task, Worker
 
 CASES = ("abs", "add_broadcast", "linear_nobias", "sum_dim0", "add_dynamic")
 BASES = {r.id: r.base for r in CASE_REGISTRY.expand() if r.id in CASES}
@@ -83,7 +83,7 @@ def test_program_returning_its_input_unchanged(backend: str, tmp_path: pathlib.P
     import numpy as np
     import torch
 
-    from paritykit.program import Program
+    from paritykit.core.program import Program
 
     info = BACKENDS.info(backend)
     if not info.available:

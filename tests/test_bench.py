@@ -31,8 +31,8 @@ from paritykit.bench.store import (
     write_bench,
 )
 from paritykit.bench.table import bench_table
-from paritykit.cli import main
-from paritykit.errors import ParityError
+from paritykit.cli.main import main
+from paritykit.core.errors import ParityError
 
 FAKES = HARNESS_BACKENDS.parent
 CASES = ("abs", "relu")
@@ -112,7 +112,7 @@ def test_fingerprint_differences_name_the_field() -> None:
 
 def test_backends_that_need_their_own_process_are_timed_last() -> None:
     from paritykit.bench.runner import order_backends, variants
-    from paritykit.registry import load_plugin
+    from paritykit.core.registry import load_plugin
 
     load_plugin(str(HARNESS_BACKENDS))
     assert order_backends(["fake-own-process", "inductor", "onnxruntime", "inductor"]) == [

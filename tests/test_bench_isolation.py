@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from conftest import FAKES
-from paritykit.cli import main
+from paritykit.cli.main import main
 
 SELECTIVE = FAKES / "selective_crash_backends.py"
 CASES = ("relu", "linear_nobias", "linear_3d")
@@ -40,8 +40,8 @@ def bench(tmp_path_factory: pytest.TempPathFactory, registries: Callable[[], Any
     with registries(), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         code = main(["bench", *CASES, "-b", ",".join(FAILURES), "-p", str(SELECTIVE),
                      "--timeout", "5", "--budget", "0.05", "--artifact-dir", str(out)])
-        from paritykit.cases import CASES as REGISTRY
-        from paritykit.cases import select
+        from paritykit.core.cases import CASES as REGISTRY
+        from paritykit.core.cases import select
 
         order = [r.id for r in select(REGISTRY.expand(), CASES)]
     path = out / "bench.json"

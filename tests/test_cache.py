@@ -15,11 +15,11 @@ import pytest
 
 import paritykit.suite  # noqa: F401 - the built-in cases, for the in-process Worker
 from conftest import HARNESS_BACKENDS, by_key, read_report
-from paritykit.cache import COMPLETE, ArtifactCache
-from paritykit.cli import main
-from paritykit.registry import BACKENDS, load_plugin
-from paritykit.result import Status
-from paritykit.worker import RunConfig, Task, Worker
+from paritykit.cli.main import main
+from paritykit.core.registry import BACKENDS, load_plugin
+from paritykit.core.result import Status
+from paritykit.run.cache import COMPLETE, ArtifactCache
+from paritykit.run.worker import RunConfig, Task, Worker
 
 ARTIFACT = {"torch-export": "program.pt2", "onnxruntime": "model.onnx"}
 CACHED = tuple(ARTIFACT)
@@ -223,7 +223,7 @@ def test_key_follows_the_backend_source_and_the_host_cpu(tmp_path: pathlib.Path)
     import importlib.util
     import sys
 
-    from paritykit.cache import backend_source_hash, host_id
+    from paritykit.run.cache import backend_source_hash, host_id
 
     def load(text: str, name: str) -> type:
         path = tmp_path / f"{name}.py"

@@ -27,11 +27,11 @@ from conftest import (
     read_jsonl,
     read_report,
 )
-from paritykit.artifacts import load_arrays
-from paritykit.cases import CASES
-from paritykit.cli import main
-from paritykit.registry import BACKENDS
-from paritykit.result import Result, Status
+from paritykit.cli.main import main
+from paritykit.core.cases import CASES
+from paritykit.core.registry import BACKENDS
+from paritykit.core.result import Result, Status
+from paritykit.files.artifacts import load_arrays
 
 RUN_CASES = ("user_scaled_tanh", "abs")
 RUN_BACKENDS = ("torch", "torch-export", "onnxruntime", "user-numpy", "fake-offset")

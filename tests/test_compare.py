@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from paritykit.compare import Comparison, compare_array, compare_outputs, message
-from paritykit.tolerance import Tolerance, default_tolerance
+from paritykit.core.compare import Comparison, compare_array, compare_outputs, message
+from paritykit.core.tolerance import Tolerance, default_tolerance
 
 F32 = default_tolerance("float32")
 BF16 = np.dtype(ml_dtypes.bfloat16)

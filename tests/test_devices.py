@@ -9,9 +9,9 @@ import torch
 
 import paritykit as pk
 from conftest import run_task
-from paritykit.devices import DEVICE_KINDS
-from paritykit.registry import BACKENDS
-from paritykit.result import Status
+from paritykit.core.devices import DEVICE_KINDS
+from paritykit.core.registry import BACKENDS
+from paritykit.core.result import Status
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(),
                                 reason="no CUDA device visible to torch on this machine")

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from paritykit.cli import main
+from paritykit.cli.main import main
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 FENCE = re.compile(r"```python\n(.*?)```", re.S)
@@ -44,7 +44,7 @@ def test_third_party_backend_example_runs(tmp_path: pathlib.Path,
 
 def test_every_builtin_backend_has_a_docs_page() -> None:
     """Each page title names the backends it covers: "# `openvino` and `openvino-default`"."""
-    from paritykit.registry import BACKENDS
+    from paritykit.core.registry import BACKENDS
 
     titles = {p.name: p.read_text().splitlines()[0] for p in (ROOT / "docs/backends").glob("*.md")}
     for name in BACKENDS.names():

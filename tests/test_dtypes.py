@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from paritykit.dtypes import (
+from paritykit.core.dtypes import (
     carried_dtypes,
     dtype_name,
     numpy_dtype,

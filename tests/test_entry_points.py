@@ -36,7 +36,7 @@ def _install_fake_distribution(root: pathlib.Path) -> None:
 
 def _parity(root: pathlib.Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(root), "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "paritykit.cli", *args], env=env, text=True,
+    return subprocess.run([sys.executable, "-m", "paritykit.cli.main", *args], env=env, text=True,
                           capture_output=True, timeout=300, check=False)
 
 

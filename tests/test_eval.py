@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import CRASHING_BACKENDS, FAKES, read_jsonl
-from paritykit.cli import main
+from paritykit.cli.main import main
 
 PERTURB = str(FAKES / "perturb_backend.py")
 ROOT = pathlib.Path(__file__).resolve().parents[1]

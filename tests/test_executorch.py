@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from conftest import run_task
-from paritykit.errors import LowerError
-from paritykit.program import Program
-from paritykit.registry import BACKENDS
-from paritykit.result import Status
+from paritykit.core.errors import LowerError
+from paritykit.core.program import Program
+from paritykit.core.registry import BACKENDS
+from paritykit.core.result import Status
 
 if not BACKENDS.info("executorch-xnnpack").available:
     pytest.skip(f"executorch is not available: {BACKENDS.info('executorch-xnnpack').reason}",

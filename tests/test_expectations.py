@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 
 from conftest import HARNESS_BACKENDS, read_report
-from paritykit.cases import CASES
-from paritykit.cli import main
-from paritykit.errors import ParityError
-from paritykit.expectations import BUILTIN_DIR, Expectations, ExpectationSet, update
-from paritykit.plan import build_plan
-from paritykit.registry import BACKENDS
-from paritykit.result import Result, Status
+from paritykit.cli.main import main
+from paritykit.core.cases import CASES
+from paritykit.core.errors import ParityError
+from paritykit.core.expectations import BUILTIN_DIR, Expectations, ExpectationSet, update
+from paritykit.core.registry import BACKENDS
+from paritykit.core.result import Result, Status
+from paritykit.run.plan import build_plan
 
 
 @pytest.fixture(autouse=True)

@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from paritykit import cli_golden, golden
-from paritykit.artifacts import load_arrays, save_arrays
-from paritykit.cases import CASES
-from paritykit.errors import ParityError
-from paritykit.registry import BACKENDS
-from paritykit.result import Status
-from paritykit.tolerance import ToleranceRules
+from paritykit import golden
+from paritykit.cli import golden as cli_golden
+from paritykit.core.cases import CASES
+from paritykit.core.errors import ParityError
+from paritykit.core.registry import BACKENDS
+from paritykit.core.result import Status
+from paritykit.core.tolerance import ToleranceRules
+from paritykit.files.artifacts import load_arrays, save_arrays
 
 for _name in ("torch", "torch-export"):
     if not BACKENDS.info(_name).available:

@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from conftest import HARNESS_BACKENDS, read_report
-from paritykit.cli import main
-from paritykit.grad_oracle import ORACLE_FACTOR, compare_gradients, judge, oracle_gradients
-from paritykit.gradients import NotDifferentiable, torch_gradients
-from paritykit.tolerance import default_tolerance
+from paritykit.cli.main import main
+from paritykit.core.grad_oracle import ORACLE_FACTOR, compare_gradients, judge, oracle_gradients
+from paritykit.core.gradients import NotDifferentiable, torch_gradients
+from paritykit.core.tolerance import default_tolerance
 
 
 @pytest.fixture(autouse=True)

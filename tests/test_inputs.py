@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 import torch
 
-from paritykit.dtypes import to_numpy
-from paritykit.inputs import case_seed, rand, randbool, randint, randn, randperm, seeded
+from paritykit.core.dtypes import to_numpy
+from paritykit.core.inputs import case_seed, rand, randbool, randint, randn, randperm, seeded
 
 # Run here and in a fresh interpreter; both must print the same digest.
 DIGEST_SCRIPT = """
 import hashlib
 import torch
-from paritykit.dtypes import to_numpy
-from paritykit.inputs import rand, randbool, randint, randn, randperm, seeded
+from paritykit.core.dtypes import to_numpy
+from paritykit.core.inputs import rand, randbool, randint, randn, randperm, seeded
 
 
 def digest(seed, case_id):

@@ -11,11 +11,11 @@ import torch
 
 import paritykit.suite  # noqa: F401 - registers the built-in cases
 from conftest import run_task
-from paritykit.backend import CaseInfo
 from paritykit.backends._iree import compile_error, read_statistics
-from paritykit.program import Program
-from paritykit.registry import BACKENDS
-from paritykit.result import Result, Status
+from paritykit.core.backend import CaseInfo
+from paritykit.core.program import Program
+from paritykit.core.registry import BACKENDS
+from paritykit.core.result import Result, Status
 
 if not BACKENDS.info("iree").available:
     pytest.skip(f"iree is not available: {BACKENDS.info('iree').reason}", allow_module_level=True)

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from paritykit.artifacts import load_arrays
-from paritykit.cases import CASES
-from paritykit.plan import build_plan
-from paritykit.registry import BACKENDS
-from paritykit.result import Result, Status
-from paritykit.session import SessionOptions, execute
-from paritykit.worker import RunConfig
+from paritykit.core.cases import CASES
+from paritykit.core.registry import BACKENDS
+from paritykit.core.result import Result, Status
+from paritykit.files.artifacts import load_arrays
+from paritykit.run.plan import build_plan
+from paritykit.run.session import SessionOptions, execute
+from paritykit.run.worker import RunConfig
 
 if not BACKENDS.info("jax").available:
     pytest.skip(f"jax is not available: {BACKENDS.info('jax').reason}", allow_module_level=True)

@@ -12,7 +12,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from paritykit.cli import main
+from paritykit.cli.main import main
+from paritykit.core.registry import BACKENDS
+from paritykit.core.result import Status
 from paritykit.jsontests import (
     DefinitionError,
     JsonOptions,
@@ -24,8 +26,6 @@ from paritykit.jsontests import (
 from paritykit.jsontests.argspec import ArgSpec, materialize, parse_argspec
 from paritykit.jsontests.definitions import schema
 from paritykit.jsontests.weights import random_state, scoped
-from paritykit.registry import BACKENDS
-from paritykit.result import Status
 
 pytest_plugins = ["pytester"]
 

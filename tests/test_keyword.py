@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paritykit.errors import ParityError
-from paritykit.keyword import compile_keyword
+from paritykit.core.errors import ParityError
+from paritykit.core.keyword import compile_keyword
 
 
 def test_a_bare_word_is_a_case_insensitive_substring_of_any_name() -> None:

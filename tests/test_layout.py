@@ -175,18 +175,18 @@ def test_no_module_imports_a_layer_above_it() -> None:
 
 
 def test_layers_are_what_they_say() -> None:
-    assert [_layer(m) for m in ("paritykit.attempt", "paritykit.golden_manifest",
+    assert [_layer(m) for m in ("paritykit.run.attempt", "paritykit.files.golden_manifest",
                                 "paritykit.golden", "paritykit.bench.store",
-                                "paritykit.cli_eval", "paritykit.pytest.items")] == [0, 0, 1, 1,
+                                "paritykit.cli.eval", "paritykit.pytest.items")] == [0, 0, 1, 1,
                                                                                      2, 2]
 
 
 def test_graph_sees_imports() -> None:
     """The scanner finds what it must: function-level imports, submodules named by ``from``."""
     graph = import_graph()
-    assert "paritykit.cli_eval" in graph["paritykit.cli"]          # from paritykit import cli_eval
-    assert "paritykit.jsontests.cli" in graph["paritykit.cli"]     # inside build_parser
-    assert "paritykit.errors" in graph["paritykit.models.spec"]
+    assert "paritykit.cli.eval" in graph["paritykit.cli.main"]       # from paritykit.cli import …
+    assert "paritykit.jsontests.cli" in graph["paritykit.cli.main"]  # inside build_parser
+    assert "paritykit.core.errors" in graph["paritykit.models.spec"]
     assert all(PACKAGE not in targets for targets in graph.values())
 
 

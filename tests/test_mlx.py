@@ -9,13 +9,13 @@ import pytest
 import torch
 
 from conftest import _BASES, run_task
-from paritykit.artifacts import load_arrays
-from paritykit.backend import CaseInfo
-from paritykit.gradients import torch_gradients
-from paritykit.program import Program
-from paritykit.registry import BACKENDS
-from paritykit.result import Result, Status
-from paritykit.worker import RunConfig, Task, Worker
+from paritykit.core.backend import CaseInfo
+from paritykit.core.gradients import torch_gradients
+from paritykit.core.program import Program
+from paritykit.core.registry import BACKENDS
+from paritykit.core.result import Result, Status
+from paritykit.files.artifacts import load_arrays
+from paritykit.run.worker import RunConfig, Task, Worker
 
 if not BACKENDS.info("mlx").available:
     pytest.skip(f"mlx is not available: {BACKENDS.info('mlx').reason}", allow_module_level=True)

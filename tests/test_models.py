@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from paritykit.cli import main
-from paritykit.errors import ParityError
+from paritykit.cli.main import main
+from paritykit.core.errors import ParityError
 from paritykit.models import (
     ByteTokenizer,
     cache_shape,
@@ -273,8 +273,8 @@ def test_generate_greedy_agrees_across_modes_and_with_argmax() -> None:
 
 def test_generate_through_a_backend_prepared_step(tmp_path: pathlib.Path) -> None:
     """``Prepared.run`` of a lowered decode step is a valid ``step`` (what parity eval does)."""
-    from paritykit.program import Program
-    from paritykit.registry import BACKENDS
+    from paritykit.core.program import Program
+    from paritykit.core.registry import BACKENDS
 
     model = get_model("gpt2-tiny").build(seed=4)
     step = kv_step_module(model, 16)

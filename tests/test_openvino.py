@@ -7,8 +7,8 @@ import pathlib
 import pytest
 
 from conftest import run_task
-from paritykit.registry import BACKENDS
-from paritykit.result import Status
+from paritykit.core.registry import BACKENDS
+from paritykit.core.result import Status
 
 if not BACKENDS.info("openvino").available:
     pytest.skip(f"openvino is not available: {BACKENDS.info('openvino').reason}",

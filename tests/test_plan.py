@@ -7,10 +7,10 @@ import pathlib
 import pytest
 
 import paritykit as pk
-from paritykit.cases import CASES, select
-from paritykit.plan import build_plan, filter_keyword
-from paritykit.registry import BACKENDS
-from paritykit.result import Status
+from paritykit.core.cases import CASES, select
+from paritykit.core.registry import BACKENDS
+from paritykit.core.result import Status
+from paritykit.run.plan import build_plan, filter_keyword
 
 
 class FakeFloat32StaticBackend(pk.Backend):

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 import paritykit as pk
-from paritykit.cases import CASES, CaseRef, CaseRegistry, OpTestCase, register_test, select
-from paritykit.errors import ParityError, RegistryError
-from paritykit.registry import BACKENDS, BackendRegistry, load_plugin, register_backend
+from paritykit.core.cases import CASES, CaseRef, CaseRegistry, OpTestCase, register_test, select
+from paritykit.core.errors import ParityError, RegistryError
+from paritykit.core.registry import BACKENDS, BackendRegistry, load_plugin, register_backend
 
 BUILT_IN_BACKENDS = {"torch", "torch-export", "aot-eager", "inductor", "onnxruntime"}
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from paritykit.errors import ParityError
+from paritykit.core.errors import ParityError
+from paritykit.core.result import Result, Status
 from paritykit.reports import (
     ConsoleReporter,
     format_error,
@@ -20,7 +21,6 @@ from paritykit.reports import (
     write_json,
     write_junit,
 )
-from paritykit.result import Result, Status
 
 BACKENDS = ["inductor", "onnxruntime"]
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from conftest import FAKES, by_key, read_report
-from paritykit.cli import main
+from paritykit.cli.main import main
 
 SELECTIVE = FAKES / "selective_crash_backends.py"
 EXAMPLES_JSON = FAKES.parent.parent / "examples" / "json"

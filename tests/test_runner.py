@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from conftest import CRASHING_BACKENDS, HARNESS_BACKENDS, by_key, read_jsonl, read_report
-from paritykit.cli import main
+from paritykit.cli.main import main
 
 CASES = ("abs", "neg")
 CRASH_BACKENDS = ("torch", "fake-segfault", "fake-abort", "fake-raise", "fake-hang")

@@ -15,8 +15,8 @@ import time
 import pytest
 
 from conftest import HARNESS_BACKENDS, by_key, read_jsonl, read_report
-from paritykit.cli import main
-from paritykit.result import Result, Status
+from paritykit.cli.main import main
+from paritykit.core.result import Result, Status
 from paritykit.store import ResultStore, read_results
 
 
@@ -158,7 +158,7 @@ def test_interrupted_run_keeps_finished_results_and_resume_completes(
     # Output goes to a file, not a pipe: orphaned workers of a killed run may still hold it.
     with log.open("w") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "paritykit.cli", *args, "--json", str(interrupted_report)],
+            [sys.executable, "-m", "paritykit.cli.main", *args, "--json", str(interrupted_report)],
             stdout=log_file, stderr=subprocess.STDOUT,
         )
         try:

@@ -1,4 +1,4 @@
-"""paritykit.timing on synthetic clocks: CI-based stopping, budget, batching, statistics."""
+"""paritykit.core.timing on synthetic clocks: CI-based stopping, budget, batching, statistics."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from paritykit.timing import Timing, measure, median_ci_ranks, summarize
+from paritykit.core.timing import Timing, measure, median_ci_ranks, summarize
 
 
 class FakeClock:

@@ -15,13 +15,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import paritykit as pk
-from paritykit.cases import CASES, OpTestCase, register_test
-from paritykit.dtypes import to_numpy, to_torch
-from paritykit.errors import ParityError
-from paritykit.registry import BACKENDS, register_backend
-from paritykit.result import Status
-from paritykit.tolerance import CaseTolerance, ToleranceRules, default_tolerance
-from paritykit.worker import RunConfig, Task, Worker
+from paritykit.core.cases import CASES, OpTestCase, register_test
+from paritykit.core.dtypes import to_numpy, to_torch
+from paritykit.core.errors import ParityError
+from paritykit.core.registry import BACKENDS, register_backend
+from paritykit.core.result import Status
+from paritykit.core.tolerance import CaseTolerance, ToleranceRules, default_tolerance
+from paritykit.run.worker import RunConfig, Task, Worker
 
 # The values documented for torch.testing.assert_close.
 TORCH_TESTING_DEFAULTS = {

@@ -20,49 +20,49 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from paritykit.autodiff import check_grads
-    from paritykit.backend import Backend, Capabilities, CaseInfo, Prepared
-    from paritykit.cases import OpTestCase, register_test
-    from paritykit.compare import Comparison, compare_outputs, message
-    from paritykit.devices import detect_devices
-    from paritykit.errors import ExportError, LowerError, ParityError, RegistryError
-    from paritykit.inputs import rand, randbool, randint, randn, randperm, seeded
-    from paritykit.program import Program
-    from paritykit.registry import BACKENDS, register_backend
-    from paritykit.result import Result, Status
-    from paritykit.tolerance import Tolerance, ToleranceRules, default_tolerance
+    from paritykit.core.backend import Backend, Capabilities, CaseInfo, Prepared
+    from paritykit.core.cases import OpTestCase, register_test
+    from paritykit.core.compare import Comparison, compare_outputs, message
+    from paritykit.core.devices import detect_devices
+    from paritykit.core.errors import ExportError, LowerError, ParityError, RegistryError
+    from paritykit.core.inputs import rand, randbool, randint, randn, randperm, seeded
+    from paritykit.core.program import Program
+    from paritykit.core.registry import BACKENDS, register_backend
+    from paritykit.core.result import Result, Status
+    from paritykit.core.tolerance import Tolerance, ToleranceRules, default_tolerance
 
 # Names are imported on first use (PEP 562): pytest loads the plugin in every run of a project that
 # has paritykit installed, and importing torch there would cost seconds for nothing.
 _LAZY = {
     "check_grads": "paritykit.autodiff",
-    "Backend": "paritykit.backend",
-    "Capabilities": "paritykit.backend",
-    "CaseInfo": "paritykit.backend",
-    "Prepared": "paritykit.backend",
-    "OpTestCase": "paritykit.cases",
-    "register_test": "paritykit.cases",
-    "Comparison": "paritykit.compare",
-    "compare_outputs": "paritykit.compare",
-    "message": "paritykit.compare",
-    "detect_devices": "paritykit.devices",
-    "ExportError": "paritykit.errors",
-    "LowerError": "paritykit.errors",
-    "ParityError": "paritykit.errors",
-    "RegistryError": "paritykit.errors",
-    "rand": "paritykit.inputs",
-    "randbool": "paritykit.inputs",
-    "randint": "paritykit.inputs",
-    "randn": "paritykit.inputs",
-    "randperm": "paritykit.inputs",
-    "seeded": "paritykit.inputs",
-    "Program": "paritykit.program",
-    "BACKENDS": "paritykit.registry",
-    "register_backend": "paritykit.registry",
-    "Result": "paritykit.result",
-    "Status": "paritykit.result",
-    "Tolerance": "paritykit.tolerance",
-    "ToleranceRules": "paritykit.tolerance",
-    "default_tolerance": "paritykit.tolerance",
+    "Backend": "paritykit.core.backend",
+    "Capabilities": "paritykit.core.backend",
+    "CaseInfo": "paritykit.core.backend",
+    "Prepared": "paritykit.core.backend",
+    "OpTestCase": "paritykit.core.cases",
+    "register_test": "paritykit.core.cases",
+    "Comparison": "paritykit.core.compare",
+    "compare_outputs": "paritykit.core.compare",
+    "message": "paritykit.core.compare",
+    "detect_devices": "paritykit.core.devices",
+    "ExportError": "paritykit.core.errors",
+    "LowerError": "paritykit.core.errors",
+    "ParityError": "paritykit.core.errors",
+    "RegistryError": "paritykit.core.errors",
+    "rand": "paritykit.core.inputs",
+    "randbool": "paritykit.core.inputs",
+    "randint": "paritykit.core.inputs",
+    "randn": "paritykit.core.inputs",
+    "randperm": "paritykit.core.inputs",
+    "seeded": "paritykit.core.inputs",
+    "Program": "paritykit.core.program",
+    "BACKENDS": "paritykit.core.registry",
+    "register_backend": "paritykit.core.registry",
+    "Result": "paritykit.core.result",
+    "Status": "paritykit.core.result",
+    "Tolerance": "paritykit.core.tolerance",
+    "ToleranceRules": "paritykit.core.tolerance",
+    "default_tolerance": "paritykit.core.tolerance",
 }
 
 

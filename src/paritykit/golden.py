@@ -1,7 +1,8 @@
 """Golden values: a backend's outputs stored on one machine, compared on another.
 
 ``generate`` runs cases on a backend and stores, per case, the inputs and the outputs plus one
-``manifest.json`` describing where they came from (the format: :mod:`paritykit.golden_manifest`).
+``manifest.json`` describing where they came from (the format:
+:mod:`paritykit.files.golden_manifest`).
 
 ``compare`` runs a backend here on the *stored* inputs and compares with the stored outputs
 under the tolerance rules. It also rebuilds each case here: when the inputs (or weights) this
@@ -23,7 +24,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from paritykit.artifacts import (
+from paritykit.core.cases import CASES, CaseRef
+from paritykit.core.expectations import ExpectationSet
+from paritykit.core.registry import BACKENDS
+from paritykit.core.result import Result, Status
+from paritykit.core.tolerance import ToleranceRules
+from paritykit.files.artifacts import (
     backend_dir,
     case_dir,
     content_hash,
@@ -32,9 +38,7 @@ from paritykit.artifacts import (
     split_sets,
     write_json,
 )
-from paritykit.cases import CASES, CaseRef
-from paritykit.expectations import ExpectationSet
-from paritykit.golden_manifest import (
+from paritykit.files.golden_manifest import (
     FORMAT,
     INPUTS_DIFFER_HINT,
     INPUTS_FILE,
@@ -45,13 +49,10 @@ from paritykit.golden_manifest import (
     load_checked,
     load_manifest,
 )
-from paritykit.machine import framework_versions, platform_info
-from paritykit.plan import build_plan
-from paritykit.registry import BACKENDS
-from paritykit.result import Result, Status
-from paritykit.runner import Pool
-from paritykit.tolerance import ToleranceRules
-from paritykit.worker import Expected, RunConfig
+from paritykit.files.machine import framework_versions, platform_info
+from paritykit.run.plan import build_plan
+from paritykit.run.pool import Pool
+from paritykit.run.worker import Expected, RunConfig
 
 __all__ = ["FORMAT", "INPUTS_DIFFER_HINT", "INPUTS_FILE", "MANIFEST", "OUTPUTS_FILE",
            "GoldenCase", "Manifest", "PoolOptions", "compare", "content_hash", "generate",

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 import paritykit as pk
-from paritykit.dtypes import to_numpy, to_torch
+from paritykit.core.dtypes import to_numpy, to_torch
 
 #: Names of the fake backends prepared in this process, in order (per worker process).
 PREPARED_HERE: list[str] = []
@@ -124,7 +124,7 @@ class FakeBadGradBackend(pk.Backend):
         return _EagerPrepared(program.module)
 
     def gradients(self, program: pk.Program, run_seed: int) -> list[tuple[str, np.ndarray]]:
-        from paritykit.gradients import torch_gradients
+        from paritykit.core.gradients import torch_gradients
 
         grads = torch_gradients(program.module, program.module, program.example_inputs,
                                 run_seed, program.name)

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 import paritykit as pk
-from paritykit.backend import check_option_keys
-from paritykit.dtypes import to_numpy, to_torch
+from paritykit.core.backend import check_option_keys
+from paritykit.core.dtypes import to_numpy, to_torch
 
 
 class _PerturbPrepared(pk.Prepared):

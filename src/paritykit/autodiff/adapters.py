@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from paritykit.autodiff.vocab import Vocab
-from paritykit.errors import RegistryError
-from paritykit.named_registry import NamedRegistry
+from paritykit.core.errors import RegistryError
+from paritykit.core.named_registry import NamedRegistry
 
 Fn = Callable[..., Any]
 Bwd = Callable[[list[Any], list[Any], list[Any]], list[Any]]

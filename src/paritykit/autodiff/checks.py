@@ -480,7 +480,7 @@ def select_checks(keyword: str | None = None) -> list[Check]:
     """Checks whose name or group matches a pytest-style ``-k`` expression."""
     if not keyword:
         return list(CHECKS)
-    from paritykit.keyword import compile_keyword
+    from paritykit.core.keyword import compile_keyword
 
     match = compile_keyword(keyword)
     return [c for c in CHECKS if match([c.name, c.group])]

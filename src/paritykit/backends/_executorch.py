@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from paritykit.backend import Backend, Capabilities, Prepared
-from paritykit.dtypes import to_numpy, to_torch
-from paritykit.errors import LowerError
-from paritykit.program import Program
+from paritykit.core.backend import Backend, Capabilities, Prepared
+from paritykit.core.dtypes import to_numpy, to_torch
+from paritykit.core.errors import LowerError
+from paritykit.core.program import Program
 
 PTE = "model.pte"
 STATS = "stats.json"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from unittest import mock
 
-from paritykit.backend import check_option_keys
+from paritykit.core.backend import check_option_keys
 
 DRIVERS = ("local-task", "local-sync")
 OPTION_KEYS = ("flags", "driver")

@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 import ml_dtypes
 import numpy as np
 
-from paritykit.backend import Backend, Prepared
-from paritykit.program import Program
+from paritykit.core.backend import Backend, Prepared
+from paritykit.core.program import Program
 
 MODEL = "model.xml"  # with model.bin beside it
 BF16 = np.dtype(ml_dtypes.bfloat16)

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from paritykit.backend import Prepared
-from paritykit.dtypes import to_numpy, to_torch
-from paritykit.program import flatten_outputs
+from paritykit.core.backend import Prepared
+from paritykit.core.dtypes import to_numpy, to_torch
+from paritykit.core.program import flatten_outputs
 
 
 def on_device(module: torch.nn.Module, device: str) -> torch.nn.Module:

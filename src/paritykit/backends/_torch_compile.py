@@ -8,10 +8,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from paritykit.backend import Backend, Capabilities, Prepared
 from paritykit.backends._torch_common import TorchPrepared, on_device
-from paritykit.dtypes import to_numpy
-from paritykit.program import Program
+from paritykit.core.backend import Backend, Capabilities, Prepared
+from paritykit.core.dtypes import to_numpy
+from paritykit.core.program import Program
 
 
 class TorchCompileBackend(Backend):
@@ -33,7 +33,7 @@ class TorchCompileBackend(Backend):
         backward graph, which is what ``--grad`` checks. CPU only."""
         import torch
 
-        from paritykit.gradients import torch_gradients
+        from paritykit.core.gradients import torch_gradients
 
         torch._dynamo.reset()
         compiled = torch.compile(program.module, backend=self.compiler,

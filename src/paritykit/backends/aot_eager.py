@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from paritykit.backends._torch_compile import TorchCompileBackend
-from paritykit.registry import register_backend
+from paritykit.core.registry import register_backend
 
 
 @register_backend

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from paritykit.backends._executorch import ExecuTorchBackendBase
-from paritykit.registry import register_backend
+from paritykit.core.registry import register_backend
 
 
 @register_backend

@@ -12,7 +12,6 @@ from typing import Any
 import ml_dtypes
 import numpy as np
 
-from paritykit.backend import Backend, Capabilities, Prepared
 from paritykit.backends._iree import (
     BF16_CONSTANT_FLAGS,
     DEFAULT_FLAGS,
@@ -28,8 +27,9 @@ from paritykit.backends._iree import (
     parse_options,
     read_statistics,
 )
-from paritykit.program import Program
-from paritykit.registry import register_backend
+from paritykit.core.backend import Backend, Capabilities, Prepared
+from paritykit.core.program import Program
+from paritykit.core.registry import register_backend
 
 MLIR = "model.mlir"
 VMFB = "model.vmfb"
@@ -85,7 +85,7 @@ def _retype(out: np.ndarray, dtype: np.dtype[Any] | None) -> np.ndarray:
 
 
 def _numpy_dtype(name: str) -> np.dtype[Any]:
-    # Names come from paritykit.dtypes.dtype_name; NumPy itself has no "bfloat16".
+    # Names come from paritykit.core.dtypes.dtype_name; NumPy itself has no "bfloat16".
     return np.dtype(ml_dtypes.bfloat16) if name == "bfloat16" else np.dtype(name)
 
 
@@ -93,7 +93,7 @@ def _output_dtypes(ep: Any) -> list[str | None]:
     """The dtype of each user output of the exported program (None where not a tensor)."""
     import torch
 
-    from paritykit.dtypes import dtype_name
+    from paritykit.core.dtypes import dtype_name
 
     user = {spec.arg.name for spec in ep.graph_signature.output_specs
             if spec.kind == torch.export.graph_signature.OutputKind.USER_OUTPUT

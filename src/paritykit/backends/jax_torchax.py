@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from paritykit.artifacts import load_arrays, save_arrays
-from paritykit.backend import Backend, Capabilities, Prepared, check_option_keys
-from paritykit.program import Program
-from paritykit.registry import register_backend
+from paritykit.core.backend import Backend, Capabilities, Prepared, check_option_keys
+from paritykit.core.program import Program
+from paritykit.core.registry import register_backend
+from paritykit.files.artifacts import load_arrays, save_arrays
 
 ARTIFACT = "model.jax_exported"  # jax.export serialisation: StableHLO bytecode + signature
 STABLEHLO = "model.stablehlo.mlir"  # the same module as text, for people
@@ -96,7 +96,7 @@ def input_avals(ep: Any, jax: Any) -> list[Any]:
     """
     import torch
 
-    from paritykit.dtypes import numpy_dtype
+    from paritykit.core.dtypes import numpy_dtype
 
     symbols = sorted(str(s) for s in ep.range_constraints if s.is_symbol)
     constraints = [c for s, r in ep.range_constraints.items() if s.is_symbol
@@ -235,7 +235,7 @@ class JaxPrepared(Prepared):
 
 
 def _example_signature(program: Program) -> Signature:
-    from paritykit.dtypes import numpy_dtype
+    from paritykit.core.dtypes import numpy_dtype
 
     return tuple((tuple(t.shape), numpy_dtype(t.dtype)) for t in program.example_inputs)
 

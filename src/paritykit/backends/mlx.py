@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from paritykit.backend import Backend, Capabilities, Prepared
-from paritykit.program import Program
-from paritykit.registry import register_backend
+from paritykit.core.backend import Backend, Capabilities, Prepared
+from paritykit.core.program import Program
+from paritykit.core.registry import register_backend
 
 LISTING = "graph.txt"
 _SWITCH = {"1": True, "true": True, "0": False, "false": False}
@@ -57,7 +57,7 @@ class MlxPrepared(Prepared):
 
 def _compile_option(options: dict[str, str]) -> bool:
     """The ``compile`` switch; unknown keys or values are a LowerError naming the choices."""
-    from paritykit.errors import LowerError
+    from paritykit.core.errors import LowerError
 
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
@@ -111,7 +111,7 @@ class MlxBackend(Backend):
 
         from paritykit.backends._mlx import lower
         from paritykit.backends._mlx.grad import vjp_gradients
-        from paritykit.dtypes import to_numpy
+        from paritykit.core.dtypes import to_numpy
 
         device = self.pick_device(program)
         graph = lower(program.exported(), float64=device == "cpu")

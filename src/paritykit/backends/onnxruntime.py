@@ -11,9 +11,9 @@ from typing import Any
 import ml_dtypes
 import numpy as np
 
-from paritykit.backend import Backend, Prepared, check_option_keys
-from paritykit.program import Program
-from paritykit.registry import register_backend
+from paritykit.core.backend import Backend, Prepared, check_option_keys
+from paritykit.core.program import Program
+from paritykit.core.registry import register_backend
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
 MODEL = "model.onnx"

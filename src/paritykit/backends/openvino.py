@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from paritykit.backends._openvino import OpenVinoBackendBase
-from paritykit.registry import register_backend
+from paritykit.core.registry import register_backend
 
 
 @register_backend

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pathlib
 
-from paritykit.backend import Backend, Capabilities, Prepared
 from paritykit.backends._torch_common import TorchPrepared, on_device
-from paritykit.program import Program
-from paritykit.registry import register_backend
+from paritykit.core.backend import Backend, Capabilities, Prepared
+from paritykit.core.program import Program
+from paritykit.core.registry import register_backend
 
 
 @register_backend

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pathlib
 from typing import Any
 
-from paritykit.backend import Backend, Prepared
 from paritykit.backends._torch_common import TorchPrepared
-from paritykit.program import Program
-from paritykit.registry import register_backend
+from paritykit.core.backend import Backend, Prepared
+from paritykit.core.program import Program
+from paritykit.core.registry import register_backend
 
 ARTIFACT = "program.pt2"
 SAVE_ERROR = "program.pt2.error.txt"

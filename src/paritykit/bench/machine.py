@@ -1,4 +1,4 @@
-"""A fingerprint of the machine a benchmark ran on (from :mod:`paritykit.machine`), and what
+"""A fingerprint of the machine a benchmark ran on (from :mod:`paritykit.files.machine`), and what
 differs between two of them."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ def fingerprint(versions: dict[str, dict[str, str]] | None = None) -> dict[str, 
     >>> sorted(fingerprint())[:3]
     ['cores', 'cpu', 'numpy']
     """
-    from paritykit.machine import cores, framework_versions, host_id, platform_info
+    from paritykit.files.machine import cores, framework_versions, host_id, platform_info
 
     frameworks = framework_versions(("torch", "numpy"))
     return {

@@ -1,15 +1,15 @@
 """Time each case on each backend, on its baseline and on torch eager, one worker at a time.
 
 Every (thread count, backend) is one job, run in worker processes of
-:class:`paritykit.runner.Pool` with one worker at a time, so no two timings share the CPU and
+:class:`paritykit.run.pool.Pool` with one worker at a time, so no two timings share the CPU and
 no backend's framework state (thread pools, imported compilers) is there while another is
-timed. A job is one :class:`~paritykit.plan.CallTask` per (case, variant): when a program
+timed. A job is one :class:`~paritykit.run.plan.CallTask` per (case, variant): when a program
 segfaults, aborts or hangs, that program is a CRASH or TIMEOUT failure and the job goes on in
 a fresh worker with the next one.
 
 In the worker, the case is built once (seeded model and inputs, eager reference), the variant
-is prepared, run once and judged through :mod:`paritykit.attempt` (PASS or MISMATCH in its
-row), then ``Prepared.run`` is timed with :func:`paritykit.timing.measure` on the case's
+is prepared, run once and judged through :mod:`paritykit.run.attempt` (PASS or MISMATCH in its
+row), then ``Prepared.run`` is timed with :func:`paritykit.core.timing.measure` on the case's
 example inputs. A variant that cannot be timed becomes a :class:`BenchFailure`.
 """
 
@@ -21,21 +21,21 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from paritykit.artifacts import backend_dir
-from paritykit.attempt import Reference, Stage, fail, judge, prepare, run_sets
-from paritykit.backend import CaseInfo, Prepared
 from paritykit.bench.machine import fingerprint
 from paritykit.bench.store import BenchFailure, BenchRow, BenchRun
-from paritykit.cache import default_cache_dir
-from paritykit.cases import CASES, CaseRef
-from paritykit.plan import CallTask
-from paritykit.reference import CaseMaterial, build_case, case_info
-from paritykit.registry import BACKENDS
-from paritykit.result import Result, Status
-from paritykit.runner import Pool
-from paritykit.timing import measure
-from paritykit.tolerance import ToleranceRules
-from paritykit.worker import RunConfig
+from paritykit.core.backend import CaseInfo, Prepared
+from paritykit.core.cases import CASES, CaseRef
+from paritykit.core.reference import CaseMaterial, build_case, case_info
+from paritykit.core.registry import BACKENDS
+from paritykit.core.result import Result, Status
+from paritykit.core.timing import measure
+from paritykit.core.tolerance import ToleranceRules
+from paritykit.files.artifacts import backend_dir
+from paritykit.run.attempt import Reference, Stage, fail, judge, prepare, run_sets
+from paritykit.run.cache import default_cache_dir
+from paritykit.run.plan import CallTask
+from paritykit.run.pool import Pool
+from paritykit.run.worker import RunConfig
 
 REFERENCE = "torch"
 REFERENCE_LABEL = "torch eager"
@@ -45,7 +45,7 @@ LOST = (Status.CRASH.value, Status.TIMEOUT.value)
 
 @dataclass(frozen=True)
 class BenchOptions:
-    """How to time: thread counts, and :func:`~paritykit.timing.measure`'s stopping rule."""
+    """How to time: thread counts, and :func:`~paritykit.core.timing.measure`'s stopping rule."""
 
     threads: tuple[int, ...] = (1,)
     budget_s: float = 1.0

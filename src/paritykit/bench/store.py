@@ -18,10 +18,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from paritykit.artifacts import write_json
-from paritykit.errors import ParityError
-from paritykit.jsonfile import at_path, check_schema, read_json
-from paritykit.timing import Timing
+from paritykit.core.errors import ParityError
+from paritykit.core.timing import Timing
+from paritykit.files.artifacts import write_json
+from paritykit.files.jsonfile import at_path, check_schema, read_json
 
 SCHEMA_ID = "paritykit-bench/1"
 BENCH_FILE = "bench.json"
@@ -82,7 +82,7 @@ class BenchRow:
 
     @classmethod
     def from_timing(cls, timing: Timing, **fields: Any) -> BenchRow:
-        """A row from a :class:`~paritykit.timing.Timing` plus its identifying fields."""
+        """A row from a :class:`~paritykit.core.timing.Timing` plus its identifying fields."""
         return cls(median_s=timing.median_s, iqr_s=timing.iqr_s, ci_low_s=timing.ci_low_s,
                    ci_high_s=timing.ci_high_s, repeats=timing.repeats,
                    samples_s=list(timing.samples_s),
@@ -171,7 +171,7 @@ def merged(path: pathlib.Path, run: BenchRun) -> BenchRun:
 
 def default_bench_dir() -> pathlib.Path:
     """Where ``--save`` keeps runs: ``bench/`` under paritykit's cache directory."""
-    from paritykit.cache import default_cache_dir
+    from paritykit.run.cache import default_cache_dir
 
     return default_cache_dir() / "bench"
 

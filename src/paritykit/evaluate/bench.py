@@ -1,7 +1,7 @@
 """``bench``: latency and throughput of the model per backend vs torch eager, per thread count.
 
 Each (backend, thread count) is one job: the model is lowered once per program and timed with
-:func:`paritykit.timing.measure` through ``Prepared.run`` on NumPy inputs; the reference row
+:func:`paritykit.core.timing.measure` through ``Prepared.run`` on NumPy inputs; the reference row
 times the eager module on tensors. Vision/tabular models time one batch; language models time,
 for each ``--bench-tokens N``, a prefill of N tokens (N > 1) or a decode of 1 token with a KV
 cache (N = 1), both through :func:`paritykit.models.kv_step_module`. Rows go to
@@ -19,12 +19,12 @@ from typing import Any
 import torch
 
 from paritykit.bench.store import BenchFailure, BenchRow, BenchRun, merged, write_bench
+from paritykit.core.program import Program
+from paritykit.core.result import Status
 from paritykit.evaluate import lowering
 from paritykit.evaluate.common import workdir
 from paritykit.evaluate.model import LoadedModel, load_model
 from paritykit.evaluate.options import EvalOptions
-from paritykit.program import Program
-from paritykit.result import Status
 
 REFERENCE = "torch eager"
 BENCH_FILE = "bench.json"
@@ -84,7 +84,7 @@ def _call(fn: Any, *args: Any) -> Any:
 
 def bench_reference(options: EvalOptions) -> BenchOutcome:
     """Time the eager module on each program (``variant = reference``)."""
-    from paritykit.timing import measure
+    from paritykit.core.timing import measure
 
     threads = options.threads[0]
     outcome = BenchOutcome()
@@ -100,7 +100,7 @@ def bench_reference(options: EvalOptions) -> BenchOutcome:
 def pool_reference(before: BenchOutcome, after: BenchOutcome) -> BenchOutcome:
     """One reference outcome from two timings of it: each row's samples pooled, its median,
     IQR and CI recomputed. A row timed only once (the other job failed) is kept as it was."""
-    from paritykit.timing import summarize
+    from paritykit.core.timing import summarize
 
     later = {row["case"]: row for row in after.rows}
     rows = []
@@ -120,7 +120,7 @@ def pool_reference(before: BenchOutcome, after: BenchOutcome) -> BenchOutcome:
 
 def bench_backend(options: EvalOptions, backend: str) -> BenchOutcome:
     """Lower each program on ``backend`` and time ``Prepared.run`` (``variant = optimized``)."""
-    from paritykit.timing import measure
+    from paritykit.core.timing import measure
 
     threads = options.threads[0]
     outcome = BenchOutcome()

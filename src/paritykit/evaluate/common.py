@@ -5,10 +5,10 @@ from __future__ import annotations
 import pathlib
 import shlex
 
-from paritykit.artifacts import backend_dir
+from paritykit.core.result import Result, Status
 from paritykit.evaluate.options import EvalOptions
-from paritykit.result import Result, Status
-from paritykit.worker import repro_flags
+from paritykit.files.artifacts import backend_dir
+from paritykit.run.worker import repro_flags
 
 
 def workdir(options: EvalOptions, backend: str, *parts: str) -> pathlib.Path:

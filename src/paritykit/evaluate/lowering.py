@@ -1,7 +1,7 @@
 """Shared glue of every workload: one program through one backend's real protocol.
 
 ``Program(name, module, example_inputs)`` → ``backend.prepare(program, workdir)`` →
-``prepared.run(numpy inputs)``, through :mod:`paritykit.attempt` (which classifies failures:
+``prepared.run(numpy inputs)``, through :mod:`paritykit.run.attempt` (which classifies failures:
 EXPORT_ERROR, LOWER_ERROR, RUN_ERROR); a failure is an :class:`Outcome`, never an exception.
 """
 
@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from paritykit import attempt
-from paritykit.backend import Prepared
-from paritykit.compare import Comparison, compare_outputs
-from paritykit.dtypes import to_numpy
-from paritykit.program import Program
-from paritykit.registry import BACKENDS
-from paritykit.result import Result, Status
-from paritykit.tolerance import CaseTolerance, Tolerance, ToleranceRules
+from paritykit.core.backend import Prepared
+from paritykit.core.compare import Comparison, compare_outputs
+from paritykit.core.dtypes import to_numpy
+from paritykit.core.program import Program
+from paritykit.core.registry import BACKENDS
+from paritykit.core.result import Result, Status
+from paritykit.core.tolerance import CaseTolerance, Tolerance, ToleranceRules
+from paritykit.run import attempt
 
 
 @dataclass

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from paritykit.core.reference import run_reference
+from paritykit.core.tolerance import CaseTolerance
 from paritykit.evaluate.options import EvalOptions
-from paritykit.reference import run_reference
-from paritykit.tolerance import CaseTolerance
 
 #: Model logits are the sum of many float32 roundings (dozens of layers, thousands of products
 #: each); backends that reorder or fuse reductions legitimately land ~1e-5..1e-4 away, far past

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from paritykit.backend import Prepared
+from paritykit.core.backend import Prepared
 
 #: Rows of the torch profiler table.
 TOP_OPS = 15

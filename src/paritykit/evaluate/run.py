@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from paritykit.errors import ParityError
+from paritykit.core.errors import ParityError
+from paritykit.core.program import Program
+from paritykit.core.result import Status
 from paritykit.evaluate import dump, lowering, profiling
 from paritykit.evaluate.common import workdir
 from paritykit.evaluate.model import LoadedModel, load_model
 from paritykit.evaluate.options import EvalOptions
-from paritykit.program import Program
-from paritykit.result import Status
 
 EAGER = "torch eager"
 

@@ -1,6 +1,6 @@
 """One eval entry end to end: pick backends, run one job per backend, collect the data.
 
-Each backend's job runs in a worker of :class:`paritykit.runner.Pool`, the pool every route
+Each backend's job runs in a worker of :class:`paritykit.run.pool.Pool`, the pool every route
 uses (one fresh worker per job, one job at a time, so timings never share the CPU), so a
 backend that fails, crashes or hangs costs its own result and the others still run. Nothing
 here prints: ``on_progress`` is told what starts, the CLI renders what comes back.
@@ -16,15 +16,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from paritykit.cache import default_cache_dir
+from paritykit.core.registry import BACKENDS
+from paritykit.core.result import Result, Status
 from paritykit.evaluate import bench, run, trace, validate
 from paritykit.evaluate.common import failed_result
 from paritykit.evaluate.options import EvalOptions
-from paritykit.plan import CallTask
-from paritykit.registry import BACKENDS
-from paritykit.result import Result, Status
-from paritykit.runner import Pool
-from paritykit.worker import RunConfig, load_sources
+from paritykit.run.cache import default_cache_dir
+from paritykit.run.plan import CallTask
+from paritykit.run.pool import Pool
+from paritykit.run.worker import RunConfig, load_sources
 
 RESULTS_FILE = "results.jsonl"
 Progress = Callable[[str], None]

@@ -20,9 +20,9 @@ import dataclasses
 import pathlib
 from typing import Any
 
-from paritykit.errors import ParityError
+from paritykit.core.errors import ParityError
 from paritykit.evaluate.options import DUMP_MODES, WORKLOADS, EvalOptions
-from paritykit.jsonfile import read_json
+from paritykit.files.jsonfile import read_json
 
 _INT1 = {"type": "integer", "minimum": 1}
 _STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1}}
@@ -74,8 +74,8 @@ def load_suite(path: str | pathlib.Path, base: EvalOptions) -> list[EvalOptions]
 
 def _entry(path: pathlib.Path, index: int, entry: dict[str, Any],
            base: EvalOptions) -> EvalOptions:
+    from paritykit.core.registry import BACKENDS
     from paritykit.models import model_names
-    from paritykit.registry import BACKENDS
 
     if entry["model"] not in model_names():
         raise ParityError(f"{path}: $[{index}].model: unknown model {entry['model']!r}; "

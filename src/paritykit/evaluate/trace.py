@@ -19,15 +19,15 @@ from typing import Any
 
 import torch
 
-from paritykit.artifacts import write_json
-from paritykit.compare import message
+from paritykit.core.compare import message
+from paritykit.core.program import Program
+from paritykit.core.result import Status
 from paritykit.evaluate import dump, lowering
 from paritykit.evaluate.capture import Call, Replay, capture_calls
 from paritykit.evaluate.common import workdir
 from paritykit.evaluate.model import load_model
 from paritykit.evaluate.options import EvalOptions
-from paritykit.program import Program
-from paritykit.result import Status
+from paritykit.files.artifacts import write_json
 
 SCHEMA = "paritykit-trace/1"
 
@@ -80,7 +80,7 @@ def trace_path(options: EvalOptions, backend: str) -> pathlib.Path:
 
 
 def _median(fn: Any, budget_s: float) -> float:
-    from paritykit.timing import measure
+    from paritykit.core.timing import measure
 
     return measure(fn, warmup=1, min_repeats=3, budget_s=budget_s).median_s
 

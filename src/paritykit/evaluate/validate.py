@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import time
 
-from paritykit.compare import message
+from paritykit.core.compare import message
+from paritykit.core.program import Program
+from paritykit.core.registry import BACKENDS
+from paritykit.core.result import Result, Status
 from paritykit.evaluate import dump, lowering, profiling
 from paritykit.evaluate.common import repro, workdir
 from paritykit.evaluate.model import MODEL_TOLERANCE, load_model
 from paritykit.evaluate.options import EvalOptions
-from paritykit.program import Program
-from paritykit.registry import BACKENDS
-from paritykit.result import Result, Status
 
 
 def validate_backend(options: EvalOptions, backend: str) -> Result:

@@ -3,7 +3,7 @@
 A definition names a module (an ``mlir`` or ``onnx`` file, or a ``torch`` factory), inputs and
 what to check; :func:`collect` turns a directory of definitions into entries (one per
 definition × backend that takes its module) and :func:`run_entry` runs one to a
-:class:`paritykit.result.Result`. The pytest plugin (``paritykit.pytest.json_items``) and
+:class:`paritykit.core.result.Result`. The pytest plugin (``paritykit.pytest.json_items``) and
 ``parity run --test-file-directory`` are both thin layers over these two. See
 docs/json-tests.md for the format and :func:`schema` for the published JSON Schema.
 """

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.markup import escape
 
-from paritykit.errors import ParityError
+from paritykit.core.errors import ParityError
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -48,13 +48,13 @@ def run(args: argparse.Namespace, console: Console, backends: Sequence[str]) -> 
     Entries run in the worker pool like cases do (``-j``, ``--timeout``): a backend that
     crashes or hangs on one definition costs that entry only.
     """
+    from paritykit.core.result import Result, summarize
     from paritykit.jsontests.runner import JsonOptions, collect, entry_task, run_entry
     from paritykit.reports import ConsoleReporter, write_json, write_junit
-    from paritykit.result import Result, summarize
-    from paritykit.runner import Pool
-    from paritykit.session import RESULTS_FILE
+    from paritykit.run.pool import Pool
+    from paritykit.run.session import RESULTS_FILE
+    from paritykit.run.worker import RunConfig
     from paritykit.store import ResultStore
-    from paritykit.worker import RunConfig
 
     test_dir = _directory("--test-file-directory", args.test_file_directory)
     options = JsonOptions(

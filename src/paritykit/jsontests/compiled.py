@@ -1,9 +1,9 @@
 """Getting a module file (``mlir``/``onnx``) onto a backend through the compiled-module cache.
 
-A ``torch`` module goes through :func:`paritykit.attempt.prepare` like every other program.
+A ``torch`` module goes through :func:`paritykit.run.attempt.prepare` like every other program.
 
 Entries live at ``<artifact dir>/artifacts/<backend>/<key>/``
-(:class:`paritykit.cache.ArtifactCache`).
+(:class:`paritykit.run.cache.ArtifactCache`).
 The key hashes what decides the compiled output — never whether a file exists:
 
 - module files (``mlir``/``onnx``): the file's sha256, its kind and the compiler flags;
@@ -25,9 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from paritykit.backend import Backend, Prepared
-from paritykit.cache import ArtifactCache, backend_identity, cache_key
-from paritykit.result import CacheState
+from paritykit.core.backend import Backend, Prepared
+from paritykit.core.result import CacheState
+from paritykit.run.cache import ArtifactCache, backend_identity, cache_key
 
 #: Written into a module-file entry: which file in it is the compiled artifact.
 ENTRY_INFO = "jsontest-module.json"
@@ -55,7 +55,7 @@ def module_file_key(backend: Backend, kind: str, content_sha256: str,
                     flags: Sequence[str]) -> str:
     """The key of a compiled ``mlir``/``onnx`` file.
 
-    >>> from paritykit.registry import BACKENDS
+    >>> from paritykit.core.registry import BACKENDS
     >>> iree = BACKENDS.get("iree")
     >>> module_file_key(iree, "mlir", "ab", ["-O1"]) != module_file_key(iree, "mlir", "ab", [])
     True

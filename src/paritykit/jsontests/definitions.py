@@ -19,8 +19,8 @@ from typing import Any
 
 import jsonschema
 
-from paritykit.errors import ParityError
-from paritykit.jsonfile import json_path, schema_errors
+from paritykit.core.errors import ParityError
+from paritykit.files.jsonfile import json_path, schema_errors
 from paritykit.jsontests.argspec import ArgSpec, parse_argspec
 
 TEST_TYPES = ("quality", "benchmark", "compstat")

@@ -16,8 +16,8 @@ import urllib.request
 
 import filelock
 
-from paritykit.cache import cache_key
 from paritykit.jsontests.definitions import DefinitionError
+from paritykit.run.cache import cache_key
 
 
 def sha256_of(path: pathlib.Path) -> str:

@@ -62,7 +62,7 @@ def load_module(reference: str, module_dir: pathlib.Path, where: str) -> ModuleD
 
 def backends_for(module: ModuleDefinition, candidates: Sequence[str]) -> list[str]:
     """The backends among ``candidates`` that can take ``module`` (in the given order)."""
-    from paritykit.registry import BACKENDS
+    from paritykit.core.registry import BACKENDS
 
     if module.kind == "torch":
         return list(candidates)

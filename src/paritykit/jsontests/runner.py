@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from paritykit.attempt import CacheSlot, Stage, fail, prepare
-from paritykit.backend import Backend, Prepared
-from paritykit.cache import ArtifactCache
-from paritykit.compare import compare_outputs, message
+from paritykit.core.backend import Backend, Prepared
+from paritykit.core.compare import compare_outputs, message
+from paritykit.core.result import Result, Status
+from paritykit.core.tolerance import Tolerance, default_tolerance
 from paritykit.jsontests.argspec import ArgSpec, materialize
 from paritykit.jsontests.compiled import (
     Loaded,
@@ -43,9 +43,9 @@ from paritykit.jsontests.fetch import Fetcher, sha256_of
 from paritykit.jsontests.modules import ModuleDefinition, backends_for, load_factory, load_module
 from paritykit.jsontests.runargs import RunArgs, parse_run_args
 from paritykit.jsontests.weights import apply_weights
-from paritykit.plan import CallTask
-from paritykit.result import Result, Status
-from paritykit.tolerance import Tolerance, default_tolerance
+from paritykit.run.attempt import CacheSlot, Stage, fail, prepare
+from paritykit.run.cache import ArtifactCache
+from paritykit.run.plan import CallTask
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def collect(options: JsonOptions, candidates: Sequence[str]) -> list[Entry]:
 
 
 def entry_task(entry: Entry, options: JsonOptions, repro: str = "") -> CallTask:
-    """``entry`` as work for the worker pool (:class:`paritykit.runner.Pool`), so a backend
+    """``entry`` as work for the worker pool (:class:`paritykit.run.pool.Pool`), so a backend
     that crashes or hangs on it costs this entry only."""
     return CallTask(case=entry.name, base=entry.file, backend=entry.backend or "-",
                     call=run_entry, args=(entry, options), repro=repro)
@@ -122,7 +122,7 @@ def entry_task(entry: Entry, options: JsonOptions, repro: str = "") -> CallTask:
 
 def run_entry(entry: Entry, options: JsonOptions) -> Result:
     """Run one entry to a Result (never raises for a user mistake or a backend failure)."""
-    from paritykit.registry import BACKENDS
+    from paritykit.core.registry import BACKENDS
 
     result = Result(case=entry.name, backend=entry.backend or "-", status=Status.PASS,
                     base=entry.file)
@@ -145,7 +145,7 @@ def run_entry(entry: Entry, options: JsonOptions) -> Result:
 
 class _Stage(Exception):
     """Wraps a backend exception with the stage it happened in (classified by
-    :func:`paritykit.attempt.fail`, like on every other route)."""
+    :func:`paritykit.run.attempt.fail`, like on every other route)."""
 
     def __init__(self, stage: Stage) -> None:
         super().__init__(stage.phrase)
@@ -225,7 +225,7 @@ def _load(result: Result, definition: TestDefinition, module: ModuleDefinition,
                for w in definition.weights]
     import torch
 
-    from paritykit.program import Program
+    from paritykit.core.program import Program
 
     example = tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in inputs)
     program_options = {"driver": run_args.iree_driver,
@@ -284,7 +284,7 @@ def _ms(seconds: float) -> str:
 
 def _benchmark(result: Result, definition: TestDefinition, prepared: Prepared,
                inputs: list[np.ndarray], fetcher: Fetcher, options: JsonOptions) -> None:
-    from paritykit.timing import measure
+    from paritykit.core.timing import measure
 
     _stage(Stage.RUN, lambda: prepared.run(inputs))
     timing = _stage(Stage.RUN, lambda: measure(

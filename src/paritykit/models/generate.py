@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from paritykit.errors import ParityError
+from paritykit.core.errors import ParityError
 from paritykit.models.gpt2 import GPT2LMHeadModel, kv_step_module
 
 NumpyStep = Callable[[list[np.ndarray]], list[np.ndarray]]

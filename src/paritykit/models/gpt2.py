@@ -240,7 +240,7 @@ def kv_step_module(model: torch.nn.Module, max_len: int) -> torch.nn.Module:
 
         step = kv_step_module(get_model("gpt2-tiny").build(), max_len=64)
     """
-    from paritykit.errors import ParityError
+    from paritykit.core.errors import ParityError
 
     if not isinstance(model, GPT2LMHeadModel):
         raise ParityError(f"kv_step_module needs a gpt2 model, got {type(model).__name__}")
@@ -259,7 +259,7 @@ def _build(config: Mapping[str, Any]) -> nn.Module:
 
 def _inputs(config: Mapping[str, Any], *, batch: int, tokens: int | None = None,
             **_: Any) -> tuple[torch.Tensor, ...]:
-    from paritykit.errors import ParityError
+    from paritykit.core.errors import ParityError
 
     length = 16 if tokens is None else tokens
     if not 1 <= length <= int(config["n_positions"]):

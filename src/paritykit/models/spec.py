@@ -27,8 +27,8 @@ from typing import Any
 
 import torch
 
-from paritykit.errors import ParityError
-from paritykit.named_registry import Registry
+from paritykit.core.errors import ParityError
+from paritykit.core.named_registry import Registry
 
 Builder = Callable[[Mapping[str, Any]], torch.nn.Module]
 InputMaker = Callable[..., tuple[torch.Tensor, ...]]

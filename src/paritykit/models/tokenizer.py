@@ -20,7 +20,7 @@ import pathlib
 import unicodedata
 from typing import Any, Protocol
 
-from paritykit.errors import ParityError
+from paritykit.core.errors import ParityError
 
 _CONTRACTIONS = ("'s", "'t", "'re", "'ve", "'m", "'ll", "'d")
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 
 import torch
 
-from paritykit.errors import ParityError
+from paritykit.core.errors import ParityError
 
 _TIED_KEY = "paritykit.tied"
 _LIST_AT_MOST = 8

@@ -1,7 +1,7 @@
 """What the HTML report reads: ``results.jsonl``, ``bench.json`` and ``trace-*.json`` files.
 
 The bench and trace files are checked against their schemas (``paritykit-bench/1``,
-``paritykit-trace/1``); a file that does not fit is a :class:`~paritykit.errors.ParityError`
+``paritykit-trace/1``); a file that does not fit is a :class:`~paritykit.core.errors.ParityError`
 naming the file, the field and what is wrong. A bench file is read by
 :func:`paritykit.bench.store.read_bench`, the reader ``parity bench --compare`` uses, so its
 rows are :class:`paritykit.bench.store.BenchRow`.
@@ -25,8 +25,8 @@ from typing import Any
 
 from paritykit.bench.store import SCHEMA_ID as BENCH_SCHEMA_ID
 from paritykit.bench.store import BenchRow, BenchRun, read_bench
-from paritykit.errors import ParityError
-from paritykit.result import Result
+from paritykit.core.errors import ParityError
+from paritykit.core.result import Result
 from paritykit.store import read_results
 
 RESULTS_NAME = "results.jsonl"

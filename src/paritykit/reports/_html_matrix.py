@@ -8,7 +8,7 @@ only the rows that need attention, then every config.
 
 Example::
 
-    >>> from paritykit.result import Result, Status
+    >>> from paritykit.core.result import Result, Status
     >>> grid = Grid.of([Result("relu", "torch", Status.PASS, base="relu")])
     >>> grid.cases, grid.backends
     (['relu'], ['torch'])
@@ -20,9 +20,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from paritykit.core.result import Result, Status
 from paritykit.reports._html_markup import Markup, el, join, slug
 from paritykit.reports.console import MISSING_SYMBOL, SYMBOLS, format_error
-from paritykit.result import Result, Status
 
 #: Above this many configs the matrix is shown grouped by base name first.
 LARGE = 80

@@ -5,7 +5,7 @@ Each function takes plain data and returns :class:`Markup`; nothing here reads f
 
 Example::
 
-    >>> from paritykit.result import Result, Status
+    >>> from paritykit.core.result import Result, Status
     >>> "1 PASS" in summary_section([Result("relu", "torch", Status.PASS)], ["torch"])
     True
 """
@@ -17,12 +17,12 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 
+from paritykit.core.result import Result, Status
 from paritykit.reports._html_inputs import Bench
 from paritykit.reports._html_markup import Markup, el, join, num_cell, plural, slug, table
 from paritykit.reports._html_matrix import status_class, symbol
 from paritykit.reports._html_svg import HistogramRange, histogram_svg
 from paritykit.reports.console import format_error, summary_line
-from paritykit.result import Result, Status
 
 #: A failure's traceback is cut to its last this many characters (the end says what raised).
 TRACEBACK_CHARS = 3000

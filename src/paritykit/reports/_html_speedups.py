@@ -19,12 +19,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from paritykit.core.result import Status
 from paritykit.reports._html_inputs import Bench, BenchRow, Trace
 from paritykit.reports._html_markup import Markup, el, join, num_cell, plural, table
 from paritykit.reports._html_matrix import status_class_of, symbol
 from paritykit.reports._html_svg import SpeedupBar, format_speedup, speedup_svg
 from paritykit.reports.console import format_error
-from paritykit.result import Status
 
 
 def _duration(seconds: float | None) -> str:

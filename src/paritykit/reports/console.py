@@ -21,7 +21,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from paritykit.result import Result, Status
+from paritykit.core.result import Result, Status
 
 SYMBOLS: dict[Status, tuple[str, str]] = {
     Status.PASS: ("✓", "green"),

@@ -7,7 +7,7 @@ Everything taken from results is escaped.
 
 Example::
 
-    >>> from paritykit.result import Result, Status
+    >>> from paritykit.core.result import Result, Status
     >>> page = build_html(ReportInputs([Result("relu", "torch", Status.PASS)]), title="demo")
     >>> page.startswith("<!DOCTYPE html>") and "relu" in page
     True
@@ -19,7 +19,8 @@ import datetime
 import os
 from collections.abc import Sequence
 
-from paritykit.atomic import atomic_write_bytes
+from paritykit.core.result import Result
+from paritykit.files.atomic import atomic_write_bytes
 from paritykit.reports._html_inputs import (
     Bench,
     BenchRow,
@@ -42,7 +43,6 @@ from paritykit.reports._html_sections import (
 )
 from paritykit.reports._html_speedups import speedup_section, trace_section
 from paritykit.reports._html_style import CSS
-from paritykit.result import Result
 
 __all__ = [
     "Bench",

@@ -9,9 +9,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from paritykit.atomic import atomic_write_bytes
-from paritykit.errors import ParityError
-from paritykit.result import Result, summarize
+from paritykit.core.errors import ParityError
+from paritykit.core.result import Result, summarize
+from paritykit.files.atomic import atomic_write_bytes
 
 # Written first in each result object, in this order, so that the file reads well; every
 # other field of :class:`Result` follows.
@@ -81,7 +81,7 @@ def write_json(
 ) -> None:
     """Write ``{"results": [...], "summary": {...}}`` to ``path`` atomically.
 
-    ``summary`` is :func:`paritykit.result.summarize` of ``results`` updated with
+    ``summary`` is :func:`paritykit.core.result.summarize` of ``results`` updated with
     ``summary_extra`` (for example the wall time or the command line). The output is strict
     JSON: non-finite floats are written as the strings ``"NaN"``, ``"Infinity"`` and
     ``"-Infinity"``.
@@ -99,7 +99,7 @@ def write_json(
 def read_json(path: str | os.PathLike[str]) -> list[Result]:
     """Read the results of a report written by :func:`write_json`.
 
-    Raises :class:`~paritykit.errors.ParityError` when the file is not such a report.
+    Raises :class:`~paritykit.core.errors.ParityError` when the file is not such a report.
     """
     where = os.fspath(path)
     try:

@@ -7,8 +7,8 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from paritykit.atomic import atomic_write_bytes
-from paritykit.result import Result, Status
+from paritykit.core.result import Result, Status
+from paritykit.files.atomic import atomic_write_bytes
 
 FAILURE_STATUSES = frozenset({Status.MISMATCH, Status.XPASS})
 """Statuses written as ``<failure>``: the backend ran and computed the wrong thing."""

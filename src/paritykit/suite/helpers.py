@@ -1,7 +1,7 @@
 """Table-driven building blocks for the built-in suite.
 
 Most built-in cases are "apply this torch function (or this ``nn`` module) to these random
-inputs", so instead of one hand-written :class:`~paritykit.cases.OpTestCase` per op, each suite
+inputs", so instead of one hand-written :class:`~paritykit.core.cases.OpTestCase` per op, each suite
 module declares rows like::
 
     suite = Registrar(__name__)
@@ -27,8 +27,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from paritykit import inputs as pki
-from paritykit.cases import OpTestCase, register_test
+from paritykit.core import inputs as pki
+from paritykit.core.cases import OpTestCase, register_test
 
 #: Forward argument names of the generated models, by position.
 ARG_NAMES = ("x", "y", "z", "w")
@@ -38,7 +38,7 @@ _KINDS = ("normal", "uniform", "ints", "bools", "distinct", "rowperm")
 
 @dataclass(frozen=True)
 class Arg:
-    """Recipe for one random input tensor; values come from :mod:`paritykit.inputs`.
+    """Recipe for one random input tensor; values come from :mod:`paritykit.core.inputs`.
 
     ``kind`` is one of ``normal`` (``std``), ``uniform`` / ``ints`` (``[low, high)``),
     ``bools`` (True with probability ``p``), ``distinct`` (a shuffled, tie-free grid of

@@ -7,7 +7,7 @@ import mlx.core as mx
 import numpy as np
 import torch
 
-from paritykit.dtypes import to_numpy as torch_to_numpy
+from paritykit.core.dtypes import to_numpy as torch_to_numpy
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
 

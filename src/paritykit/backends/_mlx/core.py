@@ -13,7 +13,7 @@ from typing import Any
 import mlx.core as mx
 import torch
 
-from paritykit.errors import LowerError
+from paritykit.core.errors import LowerError
 
 aten = torch.ops.aten
 

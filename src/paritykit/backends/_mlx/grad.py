@@ -2,9 +2,9 @@
 
 The lowered closure is a function of the float user inputs and the parameters (parameters are
 constants of :class:`LoweredGraph` that :meth:`LoweredGraph.run_with` lets us replace), so
-``mx.vjp`` through it with the seeded cotangents of :func:`paritykit.gradients.draw_cotangents`
+``mx.vjp`` through it with the seeded cotangents of :func:`paritykit.core.gradients.draw_cotangents`
 gives the gradient of ``sum(output * cotangent)``: the same loss eager autograd differentiates in
-:func:`paritykit.gradients.torch_gradients`, with the same names in the same order.
+:func:`paritykit.core.gradients.torch_gradients`, with the same names in the same order.
 
 Example::
 
@@ -24,8 +24,8 @@ import torch
 from paritykit.backends._mlx import convert
 from paritykit.backends._mlx.core import is_float, torch_dtype
 from paritykit.backends._mlx.graph import Env, LoweredGraph, Step
-from paritykit.dtypes import to_numpy as torch_to_numpy
-from paritykit.gradients import NotDifferentiable, draw_cotangents, parameter_leaves
+from paritykit.core.dtypes import to_numpy as torch_to_numpy
+from paritykit.core.gradients import NotDifferentiable, draw_cotangents, parameter_leaves
 
 
 class NoMlxGradient(Exception):

@@ -1,8 +1,8 @@
 """``parity golden generate|compare``: store a backend's outputs here, check another there.
 
-Listed in :data:`paritykit.cli.COMMAND_MODULES`, like every subcommand module (``NAME``,
+Listed in :data:`paritykit.cli.main.COMMAND_MODULES`, like every subcommand module (``NAME``,
 ``add_parser``, ``run``); the option builders it shares with ``parity run`` live in
-:mod:`paritykit.cli_common`.
+:mod:`paritykit.cli.common`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from paritykit.cli_common import (
+from paritykit.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     add_option,
@@ -24,8 +24,8 @@ from paritykit.cli_common import (
     load_expectations,
     selected_cases,
 )
-from paritykit.errors import ParityError
-from paritykit.result import Result, summarize
+from paritykit.core.errors import ParityError
+from paritykit.core.result import Result, summarize
 
 NAME = "golden"
 
@@ -78,9 +78,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, console: Console) -> int:
     """``parity golden generate|compare``; exit 1 when any case failed or differed."""
     from paritykit import golden
-    from paritykit.expectations import ExpectationSet
-    from paritykit.registry import BACKENDS, parse_backend_options
-    from paritykit.tolerance import ToleranceRules
+    from paritykit.core.expectations import ExpectationSet
+    from paritykit.core.registry import BACKENDS, parse_backend_options
+    from paritykit.core.tolerance import ToleranceRules
 
     load_config(args.plugin)
     info = BACKENDS.info(args.backend)  # unknown names are a usage error listing the known ones

@@ -1,6 +1,6 @@
 """``parity eval``: validate / trace / bench / run a built-in model on backends.
 
-Listed in :data:`paritykit.cli.COMMAND_MODULES` (``NAME``, ``add_parser``, ``run``).
+Listed in :data:`paritykit.cli.main.COMMAND_MODULES` (``NAME``, ``add_parser``, ``run``).
 Exit codes: 0 nothing failed, 1 a backend failed (mismatch, error, crash, a run that disagrees
 with eager), 2 usage error (unknown model or backend, bad suite file, bad weights).
 """
@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from paritykit.cli_common import EXIT_FAILED, EXIT_OK, add_option
+from paritykit.cli.common import EXIT_FAILED, EXIT_OK, add_option
 
 NAME = "eval"
 _STYLE = {"PASS": "green", "MISMATCH": "bold red", "UNSUPPORTED": "dim", "SKIPPED": "dim"}
@@ -90,9 +90,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _options(args: argparse.Namespace) -> Any:
-    from paritykit.errors import ParityError
+    from paritykit.core.errors import ParityError
+    from paritykit.core.registry import parse_backend_options
     from paritykit.evaluate.options import EvalOptions
-    from paritykit.registry import parse_backend_options
 
     if args.batch < 1 or args.max_tokens < 0 or args.temperature < 0 or args.timeout <= 0:
         raise ParityError("--batch must be >= 1, --max-tokens and --temperature >= 0, "
@@ -116,7 +116,7 @@ def _options(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     """Run one entry (``--model``) or a suite; print each entry's tables."""
-    from paritykit.errors import ParityError
+    from paritykit.core.errors import ParityError
     from paritykit.evaluate.session import execute, load_plugins
     from paritykit.evaluate.suite import load_suite
     from paritykit.models import get_model, model_names
@@ -164,8 +164,8 @@ def render(console: Console, outcome: Any) -> bool:
 
 
 def _render_validate(console: Console, outcome: Any) -> bool:
+    from paritykit.core.result import summarize
     from paritykit.reports.console import print_failures, print_matrix, summary_line
-    from paritykit.result import summarize
 
     print_matrix(console, outcome.results, outcome.backends)
     print_failures(console, outcome.results)
@@ -305,9 +305,9 @@ def _render_runs(console: Console, outcome: Any) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m paritykit.cli_eval`` (the same as ``parity eval``)."""
+    """``python -m paritykit.cli.eval`` (the same as ``parity eval``)."""
     import sys
 
-    from paritykit.cli_common import subcommand_main
+    from paritykit.cli.common import subcommand_main
 
     return subcommand_main(sys.modules[__name__], argv)

@@ -16,9 +16,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from paritykit import cli_autodiff, cli_bench, cli_eval, cli_export_weights, cli_golden, cli_report
-from paritykit.cases import CaseRef
-from paritykit.cli_common import (
+from paritykit.cli import autodiff as cli_autodiff
+from paritykit.cli import bench as cli_bench
+from paritykit.cli import eval as cli_eval
+from paritykit.cli import export_weights as cli_export_weights
+from paritykit.cli import golden as cli_golden
+from paritykit.cli import report as cli_report
+from paritykit.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -32,19 +36,20 @@ from paritykit.cli_common import (
     run_command,
     selected_cases,
 )
-from paritykit.cli_common import (
-    EXIT_USAGE as EXIT_USAGE,  # re-exported: paritykit.cli.EXIT_USAGE
+from paritykit.cli.common import (
+    EXIT_USAGE as EXIT_USAGE,  # re-exported: paritykit.cli.main.EXIT_USAGE
 )
-from paritykit.errors import ParityError
-from paritykit.expectations import BUILTIN_DIR, ExpectationSet
-from paritykit.expectations import update as update_expectations
-from paritykit.registry import BACKENDS, parse_backend_options
+from paritykit.core.cases import CaseRef
+from paritykit.core.errors import ParityError
+from paritykit.core.expectations import BUILTIN_DIR, ExpectationSet
+from paritykit.core.expectations import update as update_expectations
+from paritykit.core.registry import BACKENDS, parse_backend_options
+from paritykit.core.result import Result, summarize
+from paritykit.core.tolerance import ToleranceRules
 from paritykit.reports import ConsoleReporter, write_json, write_junit
-from paritykit.result import Result, summarize
-from paritykit.session import RESULTS_FILE, SessionOptions, execute, prepare_plan
+from paritykit.run.session import RESULTS_FILE, SessionOptions, execute, prepare_plan
+from paritykit.run.worker import RunConfig
 from paritykit.store import read_results
-from paritykit.tolerance import ToleranceRules
-from paritykit.worker import RunConfig
 
 # Each of these modules owns one subcommand: ``add_parser(subparsers)`` registers it under
 # ``NAME`` and ``run(args, console) -> exit code`` carries it out.
@@ -269,7 +274,7 @@ def _write_html(args: argparse.Namespace, results: list[Result], backends: list[
 
 
 def _default_cache() -> pathlib.Path:
-    from paritykit.cache import default_cache_dir
+    from paritykit.run.cache import default_cache_dir
 
     return default_cache_dir()
 

@@ -1,6 +1,6 @@
 """``parity bench``: time backends against their baseline and torch eager; save and compare runs.
 
-Listed in :data:`paritykit.cli.COMMAND_MODULES` (``NAME``, ``add_parser``, ``run``).
+Listed in :data:`paritykit.cli.main.COMMAND_MODULES` (``NAME``, ``add_parser``, ``run``).
 Each backend is timed in worker processes of its own, one at a time (see
 :mod:`paritykit.bench.runner`). Exit codes: 0 done (a backend that cannot lower or run is a
 status in its row, not a failure), 1 a program crashed or timed out (its row says CRASH or
@@ -17,7 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from paritykit.cli_common import add_option
+from paritykit.cli.common import add_option
 
 EXIT_OK, EXIT_FAILED, EXIT_REGRESSION, EXIT_USAGE = 0, 1, 1, 2
 NAME = "bench"
@@ -67,7 +67,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _check_args(args: argparse.Namespace) -> None:
-    from paritykit.errors import ParityError
+    from paritykit.core.errors import ParityError
 
     if any(n < 1 for n in args.threads):
         raise ParityError("--threads values must be at least 1")
@@ -78,7 +78,7 @@ def _check_args(args: argparse.Namespace) -> None:
 
 def _backends(specs: list[str]) -> list[str]:
     from paritykit.bench.runner import REFERENCE
-    from paritykit.registry import BACKENDS
+    from paritykit.core.registry import BACKENDS
 
     names = [n.strip() for spec in specs for n in spec.split(",") if n.strip()]
     for name in names:
@@ -98,10 +98,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
         write_bench,
     )
     from paritykit.bench.table import bench_table, failure_lines, fmt_timing
-    from paritykit.cases import CASES, select
-    from paritykit.errors import ParityError
-    from paritykit.plan import filter_keyword
-    from paritykit.worker import RunConfig, load_sources
+    from paritykit.core.cases import CASES, select
+    from paritykit.core.errors import ParityError
+    from paritykit.run.plan import filter_keyword
+    from paritykit.run.worker import RunConfig, load_sources
 
     _check_args(args)
     load_sources(RunConfig(plugins=tuple(args.plugin)))

@@ -1,9 +1,9 @@
-"""What :mod:`paritykit.cli` and its subcommand modules share: exit codes, option builders, the
+"""What :mod:`paritykit.cli.main` and its subcommand modules share: exit codes, option builders, the
 loading of ``-p`` sources, case selection, expectations, the console and the error handling.
 
-It imports no ``cli*`` module, so a subcommand module (``cli_eval``, ``cli_golden``, …) can use it
-without importing :mod:`paritykit.cli`, which imports every subcommand module. The heavier parts
-of paritykit are imported inside the functions that need them.
+It imports no other ``cli`` module, so a subcommand module (``cli.eval``, ``cli.golden``, …) can
+use it without importing :mod:`paritykit.cli.main`, which imports every subcommand module. The
+heavier parts of paritykit are imported inside the functions that need them.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 
-from paritykit.errors import ParityError
+from paritykit.core.errors import ParityError
 
 if TYPE_CHECKING:
-    from paritykit.cases import CaseRef
-    from paritykit.expectations import ExpectationSet
-    from paritykit.worker import RunConfig
+    from paritykit.core.cases import CaseRef
+    from paritykit.core.expectations import ExpectationSet
+    from paritykit.run.worker import RunConfig
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -101,7 +101,7 @@ def add_expectation_dirs(parser: argparse.ArgumentParser) -> None:
 
 def load_config(plugins: Sequence[str]) -> RunConfig:
     """Load the built-in cases and backends and the ``-p`` files / modules."""
-    from paritykit.worker import RunConfig, load_sources
+    from paritykit.run.worker import RunConfig, load_sources
 
     config = RunConfig(plugins=tuple(plugins))
     load_sources(config)
@@ -110,17 +110,17 @@ def load_config(plugins: Sequence[str]) -> RunConfig:
 
 def selected_cases(args: argparse.Namespace) -> list[CaseRef]:
     """The case configs that ``args.cases`` and ``args.keyword`` select."""
-    from paritykit.cases import CASES, select
-    from paritykit.plan import filter_keyword
+    from paritykit.core.cases import CASES, select
+    from paritykit.run.plan import filter_keyword
 
     return filter_keyword(select(CASES.expand(), args.cases), args.keyword)
 
 
 def load_expectations(directories: Sequence[str]) -> ExpectationSet:
     """Load the files and warn on stderr about entries that match no registered case."""
-    from paritykit.cases import CASES
-    from paritykit.expectations import ExpectationSet
-    from paritykit.registry import BACKENDS
+    from paritykit.core.cases import CASES
+    from paritykit.core.expectations import ExpectationSet
+    from paritykit.core.registry import BACKENDS
 
     expectations = ExpectationSet.load(directories)
     err = Console(stderr=True, highlight=False)
@@ -147,7 +147,7 @@ def run_command(command: Command, args: argparse.Namespace, console: Console) ->
 
 def subcommand_main(module: Any, argv: Sequence[str] | None = None) -> int:
     """``parity NAME ARGV...`` for one subcommand module (``NAME``, ``add_parser``, ``run``)
-    without building the whole ``parity`` parser: ``python -m paritykit.cli_eval``."""
+    without building the whole ``parity`` parser: ``python -m paritykit.cli.eval``."""
     parser = argparse.ArgumentParser(prog="parity")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     module.add_parser(sub)

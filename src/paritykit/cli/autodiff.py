@@ -1,6 +1,6 @@
 """``parity autodiff``: the autodiff conformance checks as a check × framework matrix.
 
-Listed in :data:`paritykit.cli.COMMAND_MODULES` (``NAME``, ``add_parser``, ``run``).
+Listed in :data:`paritykit.cli.main.COMMAND_MODULES` (``NAME``, ``add_parser``, ``run``).
 Exit codes: 0 nothing failed (UNSUPPORTED is not a failure), 1 a check failed or errored,
 2 a requested framework is unknown or unavailable.
 """
@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from paritykit.cli_common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from paritykit.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 _STYLE = {"PASS": "green", "FAIL": "bold red", "ERROR": "bold red", "UNSUPPORTED": "yellow"}
 
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     """Run the selected checks and print the matrix; 1 if any check failed."""
     from paritykit.autodiff.adapters import ADAPTERS
     from paritykit.autodiff.checks import run_checks, select_checks
-    from paritykit.errors import RegistryError
+    from paritykit.core.errors import RegistryError
 
     requested = [n for spec in args.framework for n in spec.split(",") if n]
     names = requested or ADAPTERS.names()

@@ -2,7 +2,7 @@
 
 ``RESULTS`` is an artifact directory (its ``results.jsonl``, ``bench.json`` and
 ``trace-*.json``) or one file (a ``results.jsonl``, a ``--json`` report, a bench or a trace
-file). Listed in :data:`paritykit.cli.COMMAND_MODULES`.
+file). Listed in :data:`paritykit.cli.main.COMMAND_MODULES`.
 
 Example::
 
@@ -19,8 +19,8 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from paritykit.cli_common import EXIT_OK
-from paritykit.errors import ParityError
+from paritykit.cli.common import EXIT_OK
+from paritykit.core.errors import ParityError
 
 NAME = "report"
 

@@ -1,7 +1,7 @@
 """``parity export-weights --model M --out FILE [--seed N]``: a built-in model's seeded weights
 as a safetensors archive (load it back with ``--weights FILE``; see docs/models.md).
 
-Listed in :data:`paritykit.cli.COMMAND_MODULES` (``NAME``, ``add_parser``, ``run``).
+Listed in :data:`paritykit.cli.main.COMMAND_MODULES` (``NAME``, ``add_parser``, ``run``).
 """
 
 from __future__ import annotations

@@ -1,0 +1,126 @@
+"""Per-case and per-backend files: input/output set archives (safetensors), JSON written
+atomically. This module owns the set archive format (tensor names, content hash) for every route.
+
+Layout under the artifact directory::
+
+    <case>/inputs.safetensors        input_0, input_1, ... (set k > 0 as set{k}_input_0 ...)
+    <case>/expected.safetensors      the reference outputs
+    <case>/<backend>/actual.safetensors
+    <case>/<backend>/<artifact>      the lowered file (.pt2, .onnx, ...)
+    <case>/<backend>/result.json     the Result record
+    <case>/<backend>/repro.txt       one command that reruns just this pair
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pathlib
+import re
+import shutil
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import safetensors.torch
+
+from paritykit.core.dtypes import dtype_name, to_numpy, to_torch
+from paritykit.core.errors import ParityError
+from paritykit.files.atomic import atomic_write_bytes
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def case_dir(root: pathlib.Path, case: str) -> pathlib.Path:
+    """The directory of one case."""
+    return root / _safe(case)
+
+
+def backend_dir(root: pathlib.Path, case: str, backend: str) -> pathlib.Path:
+    """The directory of one (case, backend) pair."""
+    return case_dir(root, case) / _safe(backend)
+
+
+def save_arrays(path: pathlib.Path, sets: Sequence[Sequence[np.ndarray]], stem: str,
+                atomic: bool = True) -> None:
+    """Save input/output sets as one safetensors file, named by :func:`named_arrays`.
+
+    ``atomic`` matters for files that several workers may write at once (a case's inputs);
+    a (case, backend) folder has a single writer.
+    """
+    tensors = {k: to_torch(a).contiguous() for k, a in named_arrays(sets, stem).items()}
+    if atomic:
+        atomic_write_bytes(path, safetensors.torch.save(tensors), durable=False)
+    else:
+        safetensors.torch.save_file(tensors, str(path))
+
+
+def load_arrays(path: pathlib.Path) -> dict[str, np.ndarray]:
+    """Every tensor of a safetensors file as NumPy (bf16 as ml_dtypes.bfloat16)."""
+    return {k: to_numpy(v) for k, v in safetensors.torch.load_file(str(path)).items()}
+
+
+def write_json(path: pathlib.Path, data: Any) -> None:
+    """Write JSON atomically (a reader never sees a partial file)."""
+    text = json.dumps(data, indent=2, default=str)
+    atomic_write_bytes(path, text.encode(), durable=False)
+
+
+def link_or_copy(src: pathlib.Path, dst: pathlib.Path) -> None:
+    """Hard-link ``src`` to ``dst`` (copy across file systems); replaces ``dst``."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.unlink(missing_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+_SET = re.compile(r"^(?:set(\d+)_)?(input|output)_(\d+)$")
+
+
+def named_arrays(sets: Sequence[Sequence[np.ndarray]], stem: str) -> dict[str, np.ndarray]:
+    """Input/output sets by tensor name: ``{stem}_{i}`` for set 0, ``set{k}_{stem}_{i}`` after."""
+    named = {}
+    for k, arrays in enumerate(sets):
+        prefix = "" if k == 0 else f"set{k}_"
+        for i, a in enumerate(arrays):
+            named[f"{prefix}{stem}_{i}"] = np.asarray(a)
+    return named
+
+
+def content_hash(arrays: dict[str, np.ndarray]) -> str:
+    """sha256 over names, dtypes, shapes and bytes: equal iff the tensors are bit-identical.
+
+    The file bytes are not hashed because safetensors' header layout is not part of the data.
+
+    >>> a = {"input_0": np.zeros(2, np.float32)}
+    >>> content_hash(a) == content_hash({"input_0": np.zeros(2, np.float32)})
+    True
+    >>> content_hash(a) == content_hash({"input_0": np.zeros(2, np.float64)})
+    False
+    """
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{dtype_name(a.dtype)}|{list(a.shape)}|".encode())
+        digest.update(a.tobytes())
+    return digest.hexdigest()
+
+
+def split_sets(arrays: dict[str, np.ndarray], stem: str,
+               path: pathlib.Path) -> list[list[np.ndarray]]:
+    """Inverse of :func:`named_arrays`; a name that does not fit is a ParityError."""
+    sets: dict[int, dict[int, np.ndarray]] = {}
+    for name, a in arrays.items():
+        m = _SET.match(name)
+        if m is None or m.group(2) != stem:
+            raise ParityError(f"{path}: unexpected tensor {name!r} (expected {stem}_N or "
+                              f"setK_{stem}_N)")
+        sets.setdefault(int(m.group(1) or 0), {})[int(m.group(3))] = a
+    if sorted(sets) != list(range(len(sets))):
+        raise ParityError(f"{path}: input sets {sorted(sets)} are not numbered 0..{len(sets) - 1}")
+    return [[s[i] for i in sorted(s)] for _, s in sorted(sets.items())]

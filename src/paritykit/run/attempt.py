@@ -1,0 +1,216 @@
+"""One attempt: prepare a program on a backend, run its input sets, compare, classify.
+
+This is the only place that turns a backend's exceptions into statuses (EXPORT_ERROR,
+LOWER_ERROR, RUN_ERROR) and outputs into PASS / MISMATCH. Every route — ``parity run``,
+golden generate and compare, the pytest items — calls :func:`attempt` inside a worker process
+of :class:`paritykit.run.pool.Pool`, so a crash there is a CRASH of that one result.
+
+Example (in a worker, with a built case)::
+
+    reference = Reference(input_sets, expected, tolerance=rules.resolver(...))
+    actual = attempt(backend, program, reference, result, options={}, workdir=outdir)
+"""
+
+from __future__ import annotations
+
+import enum
+import pathlib
+import re
+import shutil
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from paritykit.core.backend import Backend, Prepared
+from paritykit.core.compare import compare_input_sets, message
+from paritykit.core.errors import ExportError
+from paritykit.core.program import Program
+from paritykit.core.result import Result, Status
+from paritykit.core.tolerance import Tolerance
+from paritykit.files.artifacts import link_or_copy
+from paritykit.run.cache import ArtifactCache, backend_identity, cache_key
+
+Arrays = list[list[np.ndarray]]
+
+
+class Stage(enum.Enum):
+    """Where an attempt failed; each stage has one status and one phrase in messages."""
+
+    SETUP = (Status.RUN_ERROR, "case setup or torch reference failed")
+    PREPARE = (Status.LOWER_ERROR, "lowering failed")
+    RUN = (Status.RUN_ERROR, "run failed")
+    GRADIENTS = (Status.RUN_ERROR, "gradients failed")
+
+    @property
+    def status(self) -> Status:
+        """The status of a failure in this stage."""
+        return self.value[0]
+
+    @property
+    def phrase(self) -> str:
+        """``lowering failed`` etc., as the message says it."""
+        return self.value[1]
+
+
+def fail(result: Result, stage: Stage, exc: BaseException) -> Result:
+    """Record ``exc`` raised in ``stage`` on ``result``: status, message, traceback.
+
+    An :class:`~paritykit.core.errors.ExportError` is EXPORT_ERROR whatever the stage: the backend
+    lowered nothing, ``torch.export`` itself could not capture the program.
+    """
+    if isinstance(exc, ExportError):
+        result.status, what = Status.EXPORT_ERROR, "export failed"
+    else:
+        result.status, what = stage.status, stage.phrase
+    result.message = error_message(result.case, result.backend, what, exc)
+    result.traceback = "".join(traceback.format_exception(exc))
+    return result
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What a backend is fed and judged against.
+
+    ``expected`` is None when nothing is compared (``golden generate`` stores what the backend
+    gives). ``label`` names who is compared in a mismatch message; the backend by default.
+    """
+
+    input_sets: Arrays
+    expected: Arrays | None
+    tolerance: Callable[[str], Tolerance]
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class CacheSlot:
+    """The artifact cache, and what the lowered program depends on besides the backend."""
+
+    cache: ArtifactCache
+    #: Called only when the backend is cacheable (hashing a model's weights is not free).
+    key_parts: Callable[[], Mapping[str, Any]] = dict
+
+    def key(self, backend: Backend, options: Mapping[str, str]) -> str:
+        """The content-addressed key: program parts, backend name, versions, code, host."""
+        return cache_key({**self.key_parts(), **backend_identity(backend),
+                          "options": dict(options)})
+
+
+def attempt(backend: Backend, program: Program, reference: Reference, result: Result, *,
+            options: Mapping[str, str], workdir: pathlib.Path,
+            cache: CacheSlot | None = None) -> Arrays | None:
+    """Prepare ``program`` on ``backend``, run every input set, compare; fill in ``result``.
+
+    Returns the outputs (one list per input set), or None when a stage failed, in which case
+    ``result`` carries the status and message. Never raises for a backend's failure.
+    """
+    bound = program.with_options(options)
+    start = time.perf_counter()
+    try:
+        prepared = prepare(backend, bound, workdir, result, cache)
+    except Exception as exc:
+        fail(result, Stage.PREPARE, exc)
+        return None
+    result.prepare_s = time.perf_counter() - start
+    result.stats.update(prepared.stats)
+    result.device = prepared.device
+    if prepared.artifact is not None:
+        result.artifact = str(prepared.artifact)
+    try:
+        actual = run_sets(prepared, reference.input_sets, result)
+    except Exception as exc:
+        fail(result, Stage.RUN, exc)
+        return None
+    result.stats.update(prepared.stats)  # again: backends may count things while running
+    if reference.expected is None:
+        result.status = Status.PASS
+    else:
+        judge(result, actual, reference)
+    return actual
+
+
+def run_sets(prepared: Prepared, input_sets: Arrays, result: Result) -> Arrays:
+    """Every input set through ``prepared``, on copies (a backend that writes into its inputs
+    cannot change what is stored or compared); ``result.run_s`` is the first set's time."""
+    actual = []
+    for k, inputs in enumerate(input_sets):
+        start = time.perf_counter()
+        actual.append(prepared.run([a.copy() for a in inputs]))
+        if k == 0:
+            result.run_s = time.perf_counter() - start
+    return actual
+
+
+def judge(result: Result, actual: Arrays, reference: Reference) -> None:
+    """PASS or MISMATCH by the comparator, with its figures and message on ``result``."""
+    assert reference.expected is not None
+    k, worst = compare_input_sets(actual, reference.expected, reference.tolerance)
+    result.status = Status.PASS if worst.ok else Status.MISMATCH
+    result.message = message(result.case, reference.label or result.backend, worst, k)
+    result.record_comparison(worst)
+
+
+def prepare(backend: Backend, program: Program, workdir: pathlib.Path, result: Result,
+            cache: CacheSlot | None = None) -> Prepared:
+    """``backend.prepare``, through the artifact cache when there is one and the backend can.
+
+    ``result.cache`` says hit, miss, forced or off. A prepared artifact is linked (or copied)
+    into ``workdir`` so it sits beside the result whatever the cache did.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    if cache is None or not backend.cacheable:
+        result.cache = "off"
+        return backend.prepare(program, workdir)
+    store = cache.cache
+    key = cache.key(backend, program.options)
+    entry = store.lookup(backend.name, key)
+    if entry is not None:
+        result.cache = "hit"
+        prepared = backend.load(program, entry)
+    else:
+        result.cache = "forced" if store.force else "miss"
+        staged = store.staging(backend.name)
+        try:
+            prepared = backend.prepare(program, staged)
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)  # no half-written staging dirs
+            raise
+        entry = store.commit(backend.name, key, staged)
+        if prepared.artifact is not None:
+            prepared.artifact = entry / prepared.artifact.relative_to(staged)
+    if prepared.artifact is not None:
+        local = workdir / prepared.artifact.name
+        link_or_copy(prepared.artifact, local)
+        prepared.artifact = local
+    return prepared
+
+
+def error_message(case: str, backend: str, what: str, exc: BaseException) -> str:
+    """``case @ backend: what — Type: first line`` (the comparator's grammar for errors)."""
+    if isinstance(exc, ExportError) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    root = exc
+    while root.__cause__ is not None:
+        root = root.__cause__
+    if root is exc:
+        return f"{case} @ {backend}: {what} — {_headline(exc)}"
+    # Wrappers (e.g. the ONNX exporter's ConversionError) put the real reason at the root.
+    return f"{case} @ {backend}: {what} — {_headline(root)} (via {type(exc).__name__})"
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _headline(exc: BaseException) -> str:
+    lines = [x.strip() for x in _ANSI.sub("", str(exc)).strip().splitlines() if x.strip()]
+    # Native errors often open with where they were raised ("Check ... failed at x.cpp:151:");
+    # the reason follows, so such lead-in lines are dropped and the rest joined.
+    first = lines[0] if lines else ""
+    if first.endswith(":"):
+        first = " | ".join([x for x in lines if not x.endswith(":")][:3]) or first
+    if len(first) > 300:
+        first = first[:297] + "..."
+    return f"{type(exc).__name__}: {first}"

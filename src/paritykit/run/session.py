@@ -1,0 +1,85 @@
+"""One parity run end to end: plan, run on the pool, store, clean up. Used by CLI and plugin."""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from paritykit.core.cases import CaseRef
+from paritykit.core.expectations import ExpectationSet
+from paritykit.core.result import Result, Status
+from paritykit.files.artifacts import backend_dir, case_dir
+from paritykit.run.plan import Plan, build_plan
+from paritykit.run.pool import Pool
+from paritykit.run.worker import RunConfig
+from paritykit.store import ResultStore, read_results
+
+RESULTS_FILE = "results.jsonl"
+
+
+@dataclass
+class SessionOptions:
+    """How to run (the CLI's flags, minus selection)."""
+
+    jobs: int = 1
+    timeout: float = 600.0
+    resume: bool = False
+    clean_after: bool = False
+    #: Known failures and skips; the default has no entries (every result as it came).
+    expectations: ExpectationSet = field(default_factory=ExpectationSet)
+
+
+def prepare_plan(refs: list[CaseRef], backends: list[str], config: RunConfig,
+                 options: SessionOptions) -> tuple[Plan, list[Result]]:
+    """The plan, and the results a ``--resume`` keeps from ``results.jsonl``."""
+    previous: list[Result] = []
+    if options.resume:
+        wanted = {(r.id, b) for r in refs for b in backends}
+        previous = [options.expectations.apply(r)
+                    for r in read_results(pathlib.Path(config.artifact_dir, RESULTS_FILE))
+                    if r.key in wanted and r.fingerprint == config.fingerprint]
+    plan = build_plan(refs, backends, config.seed, done=[r.key for r in previous],
+                      expectations=options.expectations)
+    return plan, previous
+
+
+def execute(plan: Plan, config: RunConfig, options: SessionOptions,
+            on_result: Callable[[Result], None]) -> list[Result]:
+    """Run the plan; every result reaches ``results.jsonl`` and ``on_result`` as it finishes."""
+    store = ResultStore(pathlib.Path(config.artifact_dir, RESULTS_FILE), resume=options.resume)
+    results: list[Result] = []
+
+    def record(result: Result) -> None:
+        result = options.expectations.apply(result)
+        store.append(result)
+        results.append(result)
+        on_result(result)
+
+    try:
+        for result in plan.decided:
+            record(result)
+        if plan.tasks:
+            Pool(config, jobs=options.jobs, timeout=options.timeout).run(plan.tasks, record)
+    finally:
+        store.close()
+    if options.clean_after:
+        clean_passing(pathlib.Path(config.artifact_dir), results)
+    return results
+
+
+def clean_passing(root: pathlib.Path, results: list[Result]) -> None:
+    """Remove the artifacts of passing results, and case folders left with no failures.
+
+    Failures recorded in ``results.jsonl`` count too: with ``--resume`` they are not in
+    ``results`` but their artifacts live in the same case folders.
+    """
+    recorded = read_results(root / RESULTS_FILE)
+    failing_cases = {r.case for r in [*recorded, *results] if r.status.failed}
+    for r in results:
+        if r.status is Status.PASS:
+            shutil.rmtree(backend_dir(root, r.case, r.backend), ignore_errors=True)
+            r.artifact_dir = None
+    for case in {r.case for r in results} - failing_cases:
+        shutil.rmtree(case_dir(root, case), ignore_errors=True)
