@@ -19,9 +19,11 @@ import numpy as np
 import pytest
 
 from conftest import HARNESS_BACKENDS
-from paritykit.bench.machine import differences, fingerprint
 from paritykit.bench.stats import compare_runs, compare_samples, mann_whitney_greater
-from paritykit.bench.store import (
+from paritykit.bench.table import bench_table
+from paritykit.cli.main import main
+from paritykit.core.errors import ParityError
+from paritykit.files.bench import (
     SCHEMA_ID,
     BenchFailure,
     BenchRow,
@@ -30,9 +32,7 @@ from paritykit.bench.store import (
     read_bench,
     write_bench,
 )
-from paritykit.bench.table import bench_table
-from paritykit.cli.main import main
-from paritykit.core.errors import ParityError
+from paritykit.files.machine import differences, fingerprint
 
 FAKES = HARNESS_BACKENDS.parent
 CASES = ("abs", "relu")

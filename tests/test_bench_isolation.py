@@ -62,7 +62,7 @@ def test_the_run_finishes_by_itself_with_exit_1_and_no_traceback(bench: dict[str
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", sorted(FAILURES))
 def test_only_the_failing_program_is_lost(backend: str, bench: dict[str, Any]) -> None:
-    from paritykit.bench.store import BenchRun
+    from paritykit.files.bench import BenchRun
 
     run = BenchRun.from_dict(bench["doc"], str(bench["path"]))  # still a valid file
     status, what = FAILURES[backend]

@@ -174,7 +174,7 @@ def test_lowering_error_is_a_result_not_a_crash(tmp_path: pathlib.Path) -> None:
 
 def test_bench_writes_schema_rows_per_thread_count(tmp_path: pathlib.Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    from paritykit.bench.store import read_bench
+    from paritykit.files.bench import read_bench
 
     code = main(_eval(tmp_path, "--model", "mlp", "--workload", "bench", "-b", "torch-export",
                       "--threads", "1", "2", "--bench-budget", "0.05"))

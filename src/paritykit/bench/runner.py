@@ -21,8 +21,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from paritykit.bench.machine import fingerprint
-from paritykit.bench.store import BenchFailure, BenchRow, BenchRun
 from paritykit.core.backend import CaseInfo, Prepared
 from paritykit.core.cases import CASES, CaseRef
 from paritykit.core.reference import CaseMaterial, build_case, case_info
@@ -31,6 +29,8 @@ from paritykit.core.result import Result, Status
 from paritykit.core.timing import measure
 from paritykit.core.tolerance import ToleranceRules
 from paritykit.files.artifacts import backend_dir
+from paritykit.files.bench import BenchFailure, BenchRow, BenchRun
+from paritykit.files.machine import fingerprint
 from paritykit.run.attempt import Reference, Stage, fail, judge, prepare, run_sets
 from paritykit.run.cache import default_cache_dir
 from paritykit.run.plan import CallTask

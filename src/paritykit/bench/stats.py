@@ -11,7 +11,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from paritykit.bench.store import BenchRow, BenchRun
+from paritykit.files.bench import BenchRow, BenchRun
 
 
 def mann_whitney_greater(new: Sequence[float], old: Sequence[float]) -> float:

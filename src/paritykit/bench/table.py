@@ -8,7 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from paritykit.bench.stats import Change
-from paritykit.bench.store import BenchFailure, BenchRow, BenchRun
+from paritykit.files.bench import BenchFailure, BenchRow, BenchRun
 
 LEGEND = ("ms: median per call ± half the interquartile range (% of the median); "
           "×: speedup of the backend over its baseline and over torch eager (>1 = faster)")

@@ -89,7 +89,10 @@ def _backends(specs: list[str]) -> list[str]:
 def run(args: argparse.Namespace, console: Console) -> int:
     """Time, print the table, write bench.json, then --compare and --save."""
     from paritykit.bench.runner import LOST, BenchOptions, BenchRunner
-    from paritykit.bench.store import (
+    from paritykit.bench.table import bench_table, failure_lines, fmt_timing
+    from paritykit.core.cases import CASES, select
+    from paritykit.core.errors import ParityError
+    from paritykit.files.bench import (
         BENCH_FILE,
         BenchFailure,
         BenchRow,
@@ -97,9 +100,6 @@ def run(args: argparse.Namespace, console: Console) -> int:
         saved_path,
         write_bench,
     )
-    from paritykit.bench.table import bench_table, failure_lines, fmt_timing
-    from paritykit.core.cases import CASES, select
-    from paritykit.core.errors import ParityError
     from paritykit.run.plan import filter_keyword
     from paritykit.run.worker import RunConfig, load_sources
 
@@ -139,7 +139,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if previous is not None:
         code = _compare(args, previous, bench, console) or code
     if args.save:
-        from paritykit.bench.store import save_run
+        from paritykit.files.bench import save_run
 
         path = save_run(bench, args.save, bench_dir)
         console.print(f"[dim]saved as {escape(args.save)} ({escape(str(path))})[/]")
@@ -147,9 +147,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
 
 def _compare(args: argparse.Namespace, previous: Any, bench: Any, console: Console) -> int:
-    from paritykit.bench.machine import differences
     from paritykit.bench.stats import compare_runs
     from paritykit.bench.table import compare_table
+    from paritykit.files.machine import differences
 
     err = Console(stderr=True, highlight=False)
     for line in differences(previous.machine, bench.machine):

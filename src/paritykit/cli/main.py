@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_run = sub.add_parser("run", help="run cases on backends and compare with torch eager")
     add_source_options(p_run)
     add_selection(p_run)
-    from paritykit.jsontests.cli import add_run_options  # JSON test definitions
+    from paritykit.cli.jsontests import add_run_options  # JSON test definitions
 
     add_run_options(p_run)
     p_run.add_argument("-b", "--backend", action="append", default=[], metavar="NAME",
@@ -177,7 +177,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         raise ParityError("-j/--jobs and --threads must be at least 1")
     load_config(args.plugin)
     if args.test_file_directory:
-        from paritykit.jsontests import cli as json_cli
+        from paritykit.cli import jsontests as json_cli
 
         return json_cli.run(args, console, _backend_names(args))
     refs = selected_cases(args)

@@ -18,13 +18,13 @@ from typing import Any
 
 import torch
 
-from paritykit.bench.store import BenchFailure, BenchRow, BenchRun, merged, write_bench
 from paritykit.core.program import Program
 from paritykit.core.result import Status
 from paritykit.evaluate import lowering
 from paritykit.evaluate.common import workdir
 from paritykit.evaluate.model import LoadedModel, load_model
 from paritykit.evaluate.options import EvalOptions
+from paritykit.files.bench import BenchFailure, BenchRow, BenchRun, merged, write_bench
 
 REFERENCE = "torch eager"
 BENCH_FILE = "bench.json"
@@ -162,7 +162,7 @@ def write(options: EvalOptions, outcomes: list[BenchOutcome],
           versions: dict[str, dict[str, str]]) -> pathlib.Path:
     """Write ``DIR/bench.json``: these rows, plus rows of an earlier file that were not
     measured again (same case, backend, variant and threads), so suite entries add up."""
-    from paritykit.bench.machine import fingerprint
+    from paritykit.files.machine import fingerprint
 
     run = BenchRun(machine=fingerprint(versions),
                    rows=[BenchRow(**row) for o in outcomes for row in o.rows],

@@ -3,8 +3,8 @@
 The bench and trace files are checked against their schemas (``paritykit-bench/1``,
 ``paritykit-trace/1``); a file that does not fit is a :class:`~paritykit.core.errors.ParityError`
 naming the file, the field and what is wrong. A bench file is read by
-:func:`paritykit.bench.store.read_bench`, the reader ``parity bench --compare`` uses, so its
-rows are :class:`paritykit.bench.store.BenchRow`.
+:func:`paritykit.files.bench.read_bench`, the reader ``parity bench --compare`` uses, so its
+rows are :class:`paritykit.files.bench.BenchRow`.
 
 Example::
 
@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from paritykit.bench.store import SCHEMA_ID as BENCH_SCHEMA_ID
-from paritykit.bench.store import BenchRow, BenchRun, read_bench
 from paritykit.core.errors import ParityError
 from paritykit.core.result import Result
+from paritykit.files.bench import SCHEMA_ID as BENCH_SCHEMA_ID
+from paritykit.files.bench import BenchRow, BenchRun, read_bench
 from paritykit.store import read_results
 
 RESULTS_NAME = "results.jsonl"
@@ -73,7 +73,7 @@ class Bench:
     created: str
     rows: tuple[BenchRow, ...]
     #: The ``failures`` of the file: programs that could not be timed, with status and message
-    #: (the fields of :class:`paritykit.bench.store.BenchFailure`).
+    #: (the fields of :class:`paritykit.files.bench.BenchFailure`).
     failures: tuple[Mapping[str, Any], ...] = ()
 
     @classmethod

@@ -5,7 +5,7 @@ Speedups are derived here (reference / optimized, baseline / optimized), never s
 
 Example::
 
-    >>> from paritykit.bench.store import BenchRow
+    >>> from paritykit.files.bench import BenchRow
     >>> def row(backend, variant, median_s):
     ...     return BenchRow("relu", backend, variant, backend, 1, median_s, 0.0, median_s,
     ...                     median_s, 5)

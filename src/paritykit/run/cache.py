@@ -17,20 +17,14 @@ import tempfile
 from typing import TYPE_CHECKING, Any
 
 import filelock
-import platformdirs
 
+from paritykit.files.machine import default_cache_dir as default_cache_dir
 from paritykit.files.machine import host_id as host_id  # re-exported: cache keys name the host
 
 if TYPE_CHECKING:
     from paritykit.core.backend import Backend
 
 COMPLETE = ".complete"
-
-
-def default_cache_dir() -> pathlib.Path:
-    """``$PARITYKIT_CACHE_DIR`` or the platform's user cache directory."""
-    env = os.environ.get("PARITYKIT_CACHE_DIR")
-    return pathlib.Path(env) if env else pathlib.Path(platformdirs.user_cache_dir("paritykit"))
 
 
 def cache_key(parts: dict[str, Any]) -> str:

@@ -171,7 +171,7 @@ def merged(path: pathlib.Path, run: BenchRun) -> BenchRun:
 
 def default_bench_dir() -> pathlib.Path:
     """Where ``--save`` keeps runs: ``bench/`` under paritykit's cache directory."""
-    from paritykit.run.cache import default_cache_dir
+    from paritykit.files.machine import default_cache_dir
 
     return default_cache_dir() / "bench"
 
