@@ -24,6 +24,9 @@ pytest_plugins = ["pytester"]
 for _name in ("torch._dynamo", "mlx.core", "jax"):
     with contextlib.suppress(ImportError):
         importlib.import_module(_name)
+# Items run in worker processes: pickle finds the worker's target function by its module's
+# name, so that module must be the same object in every in-process run.
+importlib.import_module("paritykit.runner")
 
 UNAVAILABLE = TESTS / "pytester_data" / "unavailable_backend.py"
 # "--opt=PATH", not "--opt PATH": pytest takes any argument that is an existing path into

@@ -1,53 +1,41 @@
 """Running one (case, backend) pair for a pytest item through the same core as ``parity run``.
 
 Planning (unavailable backend, expectations skip entry, UNSUPPORTED) uses
-:func:`paritykit.plan.build_plan`; running uses :class:`paritykit.worker.Worker` in this process,
-or a :class:`paritykit.runner.Pool` worker process kept for the whole session with
-``--parity-isolate`` and for backends that ``needs_own_process``. Every result is appended to
-``ARTIFACT_DIR/results.jsonl`` (one lock for xdist workers), so ``parity`` reports can read it.
+:func:`paritykit.plan.build_plan`; running uses a :class:`paritykit.runner.Pool` kept for the
+whole session: a backend that segfaults, aborts or hangs costs its own item only (CRASH /
+TIMEOUT, ``parity run``'s messages). ``--parity-in-process`` runs items in the pytest process
+with :class:`paritykit.worker.Worker` instead, except for backends that ``needs_own_process``.
+Every result is appended to ``ARTIFACT_DIR/results.jsonl`` with
+:func:`paritykit.store.append_result`, so ``parity`` reports can read it.
 """
 
 from __future__ import annotations
 
-import json
 import pathlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from paritykit.cases import CaseRef
     from paritykit.expectations import ExpectationSet
+    from paritykit.plan import CallTask, Task
     from paritykit.result import Result
     from paritykit.runner import Pool
     from paritykit.worker import RunConfig, Worker
 
 
-def _persistent_pool(config: RunConfig, jobs: int, timeout: float) -> Pool:
-    """A Pool whose workers outlive one ``run`` call (closed by :meth:`ParityRunner.close`)."""
-    from paritykit.runner import Pool
-
-    class PersistentPool(Pool):
-        keep = True
-
-        def close(self) -> None:
-            if not self.keep:
-                super().close()
-
-    return PersistentPool(config, jobs=jobs, timeout=timeout)
-
-
 @dataclass
 class ParityRunner:
-    """Per pytest process: the run config, expectations, worker and pool."""
+    """Per pytest process: the run config, expectations, the worker pool and, when items run
+    here, the in-process worker."""
 
     config: RunConfig
     expectations: ExpectationSet
-    isolate: bool = False
+    in_process: bool = False
     timeout: float = 600.0
     _worker: Worker | None = None
     _pool: Pool | None = None
-    _initialised: bool = False
-    _refs: dict[str, CaseRef] = field(default_factory=dict)
+    _roots: tuple[str, ...] | None = None
 
     @property
     def results_path(self) -> pathlib.Path:
@@ -57,44 +45,88 @@ class ParityRunner:
     def run(self, ref: CaseRef, backend: str) -> Result:
         """Plan, run and apply expectations for one pair; the result is also recorded."""
         from paritykit.plan import build_plan
+        from paritykit.store import append_result
 
         plan = build_plan([ref], [backend], self.config.seed, expectations=self.expectations)
-        result = plan.decided[0] if plan.decided else self._execute(plan.tasks[0])
+        if plan.decided:
+            result = plan.decided[0]
+        elif self._isolated(backend, ref.cls):
+            result = self._in_pool(plan.tasks[0])
+        else:
+            result = self._local().run(plan.tasks[0])
         result = self.expectations.apply(result)
-        self._record(result)
+        append_result(self.results_path, result)
         return result
 
-    def _execute(self, task: Any) -> Result:
+    def call(self, task: CallTask) -> Result:
+        """A CallTask (a JSON test definition) run where an item on its backend would run."""
+        if self._isolated(task.backend):
+            return self._in_pool(task)
+        value: Result = task.call(*task.args)
+        return value
+
+    def _isolated(self, backend: str, case: type | None = None) -> bool:
         from paritykit.registry import BACKENDS
 
-        if self.isolate or BACKENDS.get(task.backend).needs_own_process:
-            if self._pool is None:
-                # one shared worker and one for a backend that needs its own process
-                self._pool = _persistent_pool(self.config, 2, self.timeout)
-            results = self._pool.run([task], lambda r: None)
-            return results[0]
+        instance = BACKENDS.get(backend)
+        if instance.needs_own_process:
+            return True
+        if self.in_process:
+            return False
+        if self._roots is None:
+            self._roots = worker_modules(self.config)
+        return all(_within(c.__module__, self._roots)
+                   for c in (type(instance), case) if c is not None)
+
+    def _local(self) -> Worker:
         if self._worker is None:
             from paritykit.worker import Worker, init_process
 
             init_process(self.config)
             self._worker = Worker(self.config)
-        return self._worker.run(task)
+        return self._worker
 
-    def _record(self, result: Result) -> None:
-        from filelock import FileLock
+    def _in_pool(self, task: Task) -> Result:
+        from paritykit.errors import ParityError
+        from paritykit.result import Result, Status
+        from paritykit.runner import Pool
 
-        path = self.results_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(result.to_dict(), default=str) + "\n"
-        with FileLock(str(path) + ".lock"), path.open("a", encoding="utf-8") as fh:
-            fh.write(line)
+        if self._pool is None:
+            # One worker shared by every backend, one for a backend that needs its own
+            # process; idle workers stay for the next item until close().
+            self._pool = Pool(self.config, jobs=2, timeout=self.timeout, persistent=True)
+        try:
+            return self._pool.run([task], lambda _: None)[0]
+        except ParityError as exc:  # a worker that cannot start: this item's failure
+            return Result(task.case, task.backend, Status.RUN_ERROR, base=task.base,
+                          message=f"{task.case} @ {task.backend}: {exc}")
 
     def close(self) -> None:
         """Stop the worker processes, if any."""
         if self._pool is not None:
-            self._pool.keep = False  # type: ignore[attr-defined]
             self._pool.close()
             self._pool = None
+
+
+def worker_modules(config: RunConfig) -> tuple[str, ...]:
+    """The modules (and their submodules) a worker process imports, so registers the cases and
+    backends of: paritykit, the suites, the backend entry points and the ``--parity-plugin``
+    files and modules. A ``conftest.py`` or test module is not among them: only pytest imports
+    those, so their cases and backends run in the pytest process."""
+    import importlib.metadata
+
+    from paritykit.registry import ENTRY_POINT_GROUP
+
+    return ("paritykit", *config.suites,
+            *(ep.module for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)),
+            *(p for p in config.plugins if not p.endswith(".py")))
+
+
+def _within(module: str, roots: tuple[str, ...]) -> bool:
+    # load_plugin imports a plugin file as paritykit_plugin_<its path>; the pytest process loads
+    # only the --parity-plugin files, which the workers load too.
+    return (module.startswith("paritykit_plugin_")
+            or any(module == root or module.startswith(root + ".") for root in roots))
 
 
 def make_runner(pytest_config: Any) -> ParityRunner:
@@ -110,5 +142,5 @@ def make_runner(pytest_config: Any) -> ParityRunner:
                         else ExpectationSet.load(opt.parity_expectations))
     except ParityError as exc:
         raise usage_error(str(exc)) from None
-    return ParityRunner(run_config, expectations, isolate=opt.parity_isolate,
+    return ParityRunner(run_config, expectations, in_process=opt.parity_in_process,
                         timeout=opt.parity_timeout)

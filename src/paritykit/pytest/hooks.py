@@ -27,6 +27,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Register markers; with parity options, validate them now (a UsageError, no traceback)."""
     markers.register_static(config)
+    if config.option.parity_isolate and not hasattr(config, "workerinput"):
+        config.issue_config_time_warning(pytest.PytestDeprecationWarning(
+            "paritykit: --parity-isolate does nothing now: items run in worker processes by "
+            "default (--parity-in-process runs them in pytest's)"), stacklevel=2)
     active = options.active(config)
     if active:
         options.backend_names(config)  # loads --parity-plugin files; unknown names fail here
@@ -117,6 +121,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Stop worker processes of ``--parity-isolate`` / own-process backends."""
+    """Stop the session's worker processes."""
     if RUNNER in session.config.stash:
         session.config.stash[RUNNER].close()

@@ -54,11 +54,16 @@ def add_options(parser: pytest.Parser) -> None:
         help="ignore every expectations file: report each result as it came")
     add("--parity-grad", action="store_true",
         help="also compare gradients with eager autograd (as `parity run --grad`)")
+    add("--parity-in-process", action="store_true",
+        help="run parity items and JSON test definitions in the pytest process (faster; a "
+             "backend that crashes or hangs takes pytest down) instead of in worker "
+             "processes; backends that need a process of their own still get one")
     add("--parity-isolate", action="store_true",
-        help="run every parity item in a worker process (a crash or hang costs one test); "
-             "backends that need a process of their own always get one")
+        help="deprecated, does nothing: items run in worker processes by default now (a "
+             "crash or hang costs one test)")
     add("--parity-timeout", type=float, default=600.0, metavar="SECONDS",
-        help="per-item limit for items run in a worker process (default 600)")
+        help="per-item limit in a worker process; past it the worker is killed and the item "
+             "fails as TIMEOUT (default 600)")
     add("--parity-threads", type=int, default=1, metavar="N",
         help="threads for torch and ONNX Runtime (default 1, as `parity run`)")
     add("--parity-autodiff", nargs="?", const=ALL, default=None, metavar="FRAMEWORK",
