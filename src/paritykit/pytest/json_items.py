@@ -94,10 +94,19 @@ class JsonItem(pytest.Item):
 
     def runtest(self) -> None:
         """Run the entry; SKIPPED/UNSUPPORTED skip, a failing status fails with its message."""
-        from paritykit.jsontests.isolation import run_entry_isolated
+        from paritykit.jsontests import run_entry
+        from paritykit.jsontests.runner import entry_task
+        from paritykit.pytest.hooks import runner
         from paritykit.result import Status
 
-        result = run_entry_isolated(self.entry, self.config.stash[_OPTIONS])
+        entry, json_options = self.entry, self.config.stash[_OPTIONS]
+        if entry.backend and not (entry.error or entry.skip):
+            # In a worker of the session's pool, like parity items: a backend that crashes or
+            # hangs on this definition costs this item only.
+            task = entry_task(entry, json_options, _repro(self.config, entry.backend))
+            result = runner(self.config).call(task)
+        else:  # a load error or a skip: nothing of a backend's runs
+            result = run_entry(entry, json_options)
         self.user_properties.append(("status", result.status.value))
         if result.message and not result.status.failed:
             self.user_properties.append(("message", result.message))
@@ -112,6 +121,20 @@ class JsonItem(pytest.Item):
         if isinstance(excinfo.value, JsonTestFailure):
             return str(excinfo.value)
         return str(super().repr_failure(excinfo))
+
+
+def _repro(config: pytest.Config, backend: str) -> str:
+    """The ``parity run`` command that reruns the definitions on one backend."""
+    import shlex
+
+    argv = ["parity", "run", "--test-file-directory", config.getoption("test_file_directory"),
+            "-b", backend]
+    for flag in ("--module-directory", "--external-file-directory"):
+        value = config.getoption(flag.lstrip("-").replace("-", "_"))
+        if value:
+            argv += [flag, value]
+    plugins = config.getoption("parity_plugin")
+    return shlex.join([*argv, *(a for p in plugins for a in ("-p", p))])
 
 
 class JsonTestFailure(Exception):
