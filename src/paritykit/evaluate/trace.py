@@ -14,7 +14,6 @@ diverges while its inputs still agree. Writes ``DIR/trace-<model>-<backend>.json
 from __future__ import annotations
 
 import pathlib
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -27,51 +26,7 @@ from paritykit.evaluate.capture import Call, Replay, capture_calls
 from paritykit.evaluate.common import workdir
 from paritykit.evaluate.model import load_model
 from paritykit.evaluate.options import EvalOptions
-from paritykit.files.artifacts import write_json
-
-SCHEMA = "paritykit-trace/1"
-
-
-@dataclass
-class TraceRow:
-    """One module call: how its lowered forward did against the captured output."""
-
-    module: str
-    type: str
-    status: str
-    max_abs: float | None = None
-    max_rel: float | None = None
-    message: str = ""
-    call: int = 1
-    #: --profile: median seconds of the module's forward in eager and on the backend.
-    eager_s: float | None = None
-    backend_s: float | None = None
-    #: True when a values mismatch was judged float32 rounding by the float64 oracle.
-    oracle: bool = False
-
-
-@dataclass
-class TraceReport:
-    """The trace of one model on one backend (interface ``paritykit-trace/1``)."""
-
-    model: str
-    backend: str
-    rows: list[TraceRow] = field(default_factory=list)
-    first_mismatch: str | None = None
-    #: Set when the trace could not start at all (model setup failed, process crashed).
-    error: str = ""
-    stopped_early: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON document."""
-        return {"schema": SCHEMA, "model": self.model, "backend": self.backend,
-                "first_mismatch": self.first_mismatch, "error": self.error,
-                "stopped_early": self.stopped_early, "rows": [asdict(r) for r in self.rows]}
-
-    @property
-    def failed(self) -> bool:
-        """A mismatch, or an error that kept the trace from running."""
-        return self.first_mismatch is not None or bool(self.error)
+from paritykit.files.trace import TraceReport, TraceRow, write_trace
 
 
 def trace_path(options: EvalOptions, backend: str) -> pathlib.Path:
@@ -154,8 +109,7 @@ def trace_backend(options: EvalOptions, backend: str) -> TraceReport:
 def write_report(options: EvalOptions, report: TraceReport) -> pathlib.Path:
     """Write ``DIR/trace-<model>-<backend>.json``."""
     path = trace_path(options, report.backend)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json(path, report.to_dict())
+    write_trace(path, report)
     return path
 
 

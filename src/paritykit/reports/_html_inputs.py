@@ -27,43 +27,14 @@ from paritykit.core.errors import ParityError
 from paritykit.core.result import Result
 from paritykit.files.bench import SCHEMA_ID as BENCH_SCHEMA_ID
 from paritykit.files.bench import BenchRow, BenchRun, read_bench
+from paritykit.files.jsonfile import read_json
+from paritykit.files.trace import SCHEMA_ID as TRACE_ID
+from paritykit.files.trace import TraceReport, TraceRow, read_trace
 from paritykit.store import read_results
 
 RESULTS_NAME = "results.jsonl"
 BENCH_NAME = "bench.json"
 TRACE_GLOB = "trace-*.json"
-TRACE_SCHEMA_ID = "paritykit-trace/1"
-
-_NUMBER_OR_NULL = {"type": ["number", "null"]}
-TRACE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["schema", "model", "backend", "rows"],
-    "properties": {
-        "schema": {"const": TRACE_SCHEMA_ID},
-        "model": {"type": "string"},
-        "backend": {"type": "string"},
-        "first_mismatch": {"type": ["string", "null"]},
-        "error": {"type": "string"},
-        "stopped_early": {"type": "boolean"},
-        "rows": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["module", "status"],
-                "properties": {
-                    "module": {"type": "string"},
-                    "type": {"type": "string"},
-                    "status": {"type": "string"},
-                    "max_abs": _NUMBER_OR_NULL,
-                    "max_rel": _NUMBER_OR_NULL,
-                    "message": {"type": "string"},
-                },
-            },
-        },
-    },
-}
-
-
 @dataclass(frozen=True)
 class Bench:
     """A ``bench.json`` file."""
@@ -85,18 +56,6 @@ class Bench:
 
 
 @dataclass(frozen=True)
-class TraceRow:
-    """One module of a layer-by-layer trace."""
-
-    module: str
-    type: str
-    status: str
-    max_abs: float | None
-    max_rel: float | None
-    message: str
-
-
-@dataclass(frozen=True)
 class Trace:
     """A ``trace-<model>-<backend>.json`` file."""
 
@@ -109,6 +68,13 @@ class Trace:
     error: str = ""
     #: Whether it stopped at the first mismatch (``--stop-on-first-mismatch``).
     stopped_early: bool = False
+
+    @classmethod
+    def of(cls, path: str | os.PathLike[str], report: TraceReport) -> Trace:
+        """The report's view of a trace file read from ``path``."""
+        return cls(path=os.fspath(path), model=report.model, backend=report.backend,
+                   first_mismatch=report.first_mismatch, rows=tuple(report.rows),
+                   error=report.error, stopped_early=report.stopped_early)
 
 
 @dataclass
@@ -167,16 +133,16 @@ def _load_file(where: Path, inputs: ReportInputs) -> None:
     if where.suffix != ".json":
         inputs.results, inputs.skipped_lines = load_results(where)
         return
-    document = _read_json(where)
+    document = read_json(where)
     schema = document.get("schema") if isinstance(document, dict) else None
     if schema == BENCH_SCHEMA_ID:
         inputs.bench = Bench.of(where, BenchRun.from_dict(document, str(where)))
-    elif schema == TRACE_SCHEMA_ID:
+    elif schema == TRACE_ID:
         inputs.traces.append(load_trace(where))
     else:
-        from paritykit.reports.json_report import read_json
+        from paritykit.reports.json_report import read_json as read_report
 
-        inputs.results = read_json(where)  # a `parity run --json` report, or a clear error
+        inputs.results = read_report(where)  # a `parity run --json` report, or a clear error
 
 
 def load_results(path: Path) -> tuple[list[Result], int]:
@@ -204,25 +170,6 @@ def _is_result_line(line: str) -> bool:
     return True
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ParityError(f"{path}: not valid JSON ({exc})") from exc
-
-
-def _validate(path: Path, document: Any, schema: Mapping[str, Any], kind: str) -> None:
-    import jsonschema
-
-    error = jsonschema.exceptions.best_match(
-        jsonschema.Draft202012Validator(schema).iter_errors(document))
-    if error is not None:
-        field_path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}"
-                             for p in error.absolute_path).lstrip(".")
-        raise ParityError(f"{path}: not a valid {kind} file: {field_path or 'top level'}: "
-                          f"{error.message}")
-
-
 def load_bench(path: str | os.PathLike[str]) -> Bench:
     """Read and check a ``bench.json`` file (schema ``paritykit-bench/1``)."""
     return Bench.of(path, read_bench(Path(path)))
@@ -230,15 +177,4 @@ def load_bench(path: str | os.PathLike[str]) -> Bench:
 
 def load_trace(path: str | os.PathLike[str]) -> Trace:
     """Read and check a ``trace-<model>-<backend>.json`` file (schema ``paritykit-trace/1``)."""
-    where = Path(path)
-    document = _read_json(where)
-    _validate(where, document, TRACE_SCHEMA, TRACE_SCHEMA_ID)
-    rows = tuple(
-        TraceRow(module=r["module"], type=r.get("type", ""), status=r["status"],
-                 max_abs=r.get("max_abs"), max_rel=r.get("max_rel"),
-                 message=r.get("message", ""))
-        for r in document["rows"])
-    return Trace(path=os.fspath(path), model=document["model"], backend=document["backend"],
-                 first_mismatch=document.get("first_mismatch"), rows=rows,
-                 error=document.get("error", ""),
-                 stopped_early=document.get("stopped_early", False))
+    return Trace.of(path, read_trace(Path(path)))
