@@ -163,13 +163,6 @@ LAYERS = {
     "cli": 4, "pytest": 4,               # the entry points
 }
 FRONT_END = 3
-#: Modules kept at their old path as aliases of the moved module (``sys.modules`` swap); they
-#: go once nothing imports the old path.
-ALIASES = {"artifacts", "atomic", "attempt", "backend", "cache", "cases", "compare", "devices",
-           "dtypes", "errors", "expectations", "golden_manifest", "grad_oracle", "gradients",
-           "inputs", "jsonfile", "keyword", "machine", "named_registry", "plan", "program",
-           "reference", "registry", "result", "runner", "session", "store", "timing",
-           "tolerance", "worker"}
 
 
 def _head(module: str) -> str:
@@ -182,14 +175,14 @@ def _layer(module: str) -> int:
 
 
 def test_every_package_has_a_layer() -> None:
-    heads = {_head(m) for m in import_graph()} - {""} - ALIASES
+    heads = {_head(m) for m in import_graph()} - {""}
     assert heads <= set(LAYERS), f"packages without a layer: {sorted(heads - set(LAYERS))}"
 
 
 def test_no_module_imports_a_layer_above_it() -> None:
-    graph = {m: deps for m, deps in import_graph().items() if _head(m) not in ALIASES}
+    graph = import_graph()
     upward = sorted(f"{m} -> {d}" for m, deps in graph.items() for d in deps
-                    if _layer(d) > _layer(m) and _head(d) not in ALIASES)
+                    if _layer(d) > _layer(m))
     assert not upward, "modules importing a layer above their own:\n" + "\n".join(upward)
 
 

@@ -26,7 +26,7 @@ for _name in ("torch._dynamo", "mlx.core", "jax"):
         importlib.import_module(_name)
 # Items run in worker processes: pickle finds the worker's target function by its module's
 # name, so that module must be the same object in every in-process run.
-importlib.import_module("paritykit.runner")
+importlib.import_module("paritykit.run.pool")
 
 UNAVAILABLE = TESTS / "pytester_data" / "unavailable_backend.py"
 # "--opt=PATH", not "--opt PATH": pytest takes any argument that is an existing path into

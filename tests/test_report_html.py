@@ -21,12 +21,12 @@ from paritykit.cli.main import main
 from paritykit.core.errors import ParityError
 from paritykit.core.registry import load_plugin
 from paritykit.core.result import Result, Status
+from paritykit.files.results import ResultStore
 from paritykit.reports import write_json
 from paritykit.reports._html_matrix import LARGE
 from paritykit.reports._html_speedups import pair_bench_rows
 from paritykit.reports._html_svg import HistogramRange, histogram_counts
 from paritykit.reports.html import ReportInputs, build_html, load_bench, load_inputs
-from paritykit.store import ResultStore
 
 SVG = "{http://www.w3.org/2000/svg}"
 EVIL = '<script>alert("x")</script> & more'

@@ -17,7 +17,7 @@ import pytest
 from conftest import HARNESS_BACKENDS, by_key, read_jsonl, read_report
 from paritykit.cli.main import main
 from paritykit.core.result import Result, Status
-from paritykit.store import ResultStore, read_results
+from paritykit.files.results import ResultStore, read_results
 
 
 def _result(case: str, backend: str, status: Status = Status.PASS, **kw: object) -> Result:

@@ -49,12 +49,12 @@ def run(args: argparse.Namespace, console: Console, backends: Sequence[str]) -> 
     crashes or hangs on one definition costs that entry only.
     """
     from paritykit.core.result import Result, summarize
+    from paritykit.files.results import ResultStore
     from paritykit.jsontests.runner import JsonOptions, collect, entry_task, run_entry
     from paritykit.reports import ConsoleReporter, write_json, write_junit
     from paritykit.run.pool import Pool
     from paritykit.run.session import RESULTS_FILE
     from paritykit.run.worker import RunConfig
-    from paritykit.store import ResultStore
 
     test_dir = _directory("--test-file-directory", args.test_file_directory)
     options = JsonOptions(

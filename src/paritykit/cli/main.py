@@ -46,10 +46,10 @@ from paritykit.core.expectations import update as update_expectations
 from paritykit.core.registry import BACKENDS, parse_backend_options
 from paritykit.core.result import Result, summarize
 from paritykit.core.tolerance import ToleranceRules
+from paritykit.files.results import read_results
 from paritykit.reports import ConsoleReporter, write_json, write_junit
 from paritykit.run.session import RESULTS_FILE, SessionOptions, execute, prepare_plan
 from paritykit.run.worker import RunConfig
-from paritykit.store import read_results
 
 # Each of these modules owns one subcommand: ``add_parser(subparsers)`` registers it under
 # ``NAME`` and ``run(args, console) -> exit code`` carries it out.

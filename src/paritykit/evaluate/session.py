@@ -138,7 +138,7 @@ def execute(options: EvalOptions, on_progress: Progress = lambda _: None) -> Eva
 
 def _validate(options: EvalOptions, backends: list[str], skipped: dict[str, str],
               outcome: EvalOutcome, on_progress: Progress) -> None:
-    from paritykit.store import ResultStore
+    from paritykit.files.results import ResultStore
 
     store = ResultStore(pathlib.Path(options.artifact_dir, RESULTS_FILE), resume=True)
     try:

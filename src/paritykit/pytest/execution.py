@@ -1,12 +1,12 @@
 """Running one (case, backend) pair for a pytest item through the same core as ``parity run``.
 
 Planning (unavailable backend, expectations skip entry, UNSUPPORTED) uses
-:func:`paritykit.plan.build_plan`; running uses a :class:`paritykit.runner.Pool` kept for the
+:func:`paritykit.run.plan.build_plan`; running uses a :class:`paritykit.run.pool.Pool` kept for the
 whole session: a backend that segfaults, aborts or hangs costs its own item only (CRASH /
 TIMEOUT, ``parity run``'s messages). ``--parity-in-process`` runs items in the pytest process
-with :class:`paritykit.worker.Worker` instead, except for backends that ``needs_own_process``.
+with :class:`paritykit.run.worker.Worker` instead, except for backends that ``needs_own_process``.
 Every result is appended to ``ARTIFACT_DIR/results.jsonl`` with
-:func:`paritykit.store.append_result`, so ``parity`` reports can read it.
+:func:`paritykit.files.results.append_result`, so ``parity`` reports can read it.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from paritykit.cases import CaseRef
-    from paritykit.expectations import ExpectationSet
-    from paritykit.plan import CallTask, Task
-    from paritykit.result import Result
-    from paritykit.runner import Pool
-    from paritykit.worker import RunConfig, Worker
+    from paritykit.core.cases import CaseRef
+    from paritykit.core.expectations import ExpectationSet
+    from paritykit.core.result import Result
+    from paritykit.run.plan import CallTask, Task
+    from paritykit.run.pool import Pool
+    from paritykit.run.worker import RunConfig, Worker
 
 
 @dataclass
@@ -44,8 +44,8 @@ class ParityRunner:
 
     def run(self, ref: CaseRef, backend: str) -> Result:
         """Plan, run and apply expectations for one pair; the result is also recorded."""
-        from paritykit.plan import build_plan
-        from paritykit.store import append_result
+        from paritykit.files.results import append_result
+        from paritykit.run.plan import build_plan
 
         plan = build_plan([ref], [backend], self.config.seed, expectations=self.expectations)
         if plan.decided:
@@ -66,7 +66,7 @@ class ParityRunner:
         return value
 
     def _isolated(self, backend: str, case: type | None = None) -> bool:
-        from paritykit.registry import BACKENDS
+        from paritykit.core.registry import BACKENDS
 
         instance = BACKENDS.get(backend)
         if instance.needs_own_process:
@@ -80,16 +80,16 @@ class ParityRunner:
 
     def _local(self) -> Worker:
         if self._worker is None:
-            from paritykit.worker import Worker, init_process
+            from paritykit.run.worker import Worker, init_process
 
             init_process(self.config)
             self._worker = Worker(self.config)
         return self._worker
 
     def _in_pool(self, task: Task) -> Result:
-        from paritykit.errors import ParityError
-        from paritykit.result import Result, Status
-        from paritykit.runner import Pool
+        from paritykit.core.errors import ParityError
+        from paritykit.core.result import Result, Status
+        from paritykit.run.pool import Pool
 
         if self._pool is None:
             # One worker shared by every backend, one for a backend that needs its own
@@ -115,7 +115,7 @@ def worker_modules(config: RunConfig) -> tuple[str, ...]:
     those, so their cases and backends run in the pytest process."""
     import importlib.metadata
 
-    from paritykit.registry import ENTRY_POINT_GROUP
+    from paritykit.core.registry import ENTRY_POINT_GROUP
 
     return ("paritykit", *config.suites,
             *(ep.module for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)),
@@ -131,8 +131,8 @@ def _within(module: str, roots: tuple[str, ...]) -> bool:
 
 def make_runner(pytest_config: Any) -> ParityRunner:
     """A runner from the ``--parity-*`` options (expectation files validated here)."""
-    from paritykit.errors import ParityError
-    from paritykit.expectations import ExpectationSet
+    from paritykit.core.errors import ParityError
+    from paritykit.core.expectations import ExpectationSet
     from paritykit.pytest.options import load, usage_error
 
     run_config = load(pytest_config)

@@ -72,9 +72,9 @@ def generate(metafunc: pytest.Metafunc) -> None:
     names = list(mark.args) if mark is not None and mark.args else selected
     if mark is not None and mark.args and config.option.parity_backend:
         names = [n for n in names if n in selected]
-    from paritykit.errors import ParityError
+    from paritykit.core.errors import ParityError
+    from paritykit.core.registry import BACKENDS
     from paritykit.pytest.items import device_kind
-    from paritykit.registry import BACKENDS
 
     params = []
     for name in names:
@@ -96,7 +96,7 @@ def generate(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture
 def parity_backend(request: pytest.FixtureRequest) -> Any:
     """The paritykit Backend object this test runs with (parametrized by the plugin)."""
-    from paritykit.registry import BACKENDS
+    from paritykit.core.registry import BACKENDS
 
     name = getattr(request, "param", None)
     if name is None:
@@ -175,7 +175,7 @@ def compare_cross_backend(actual: Any, expected: Any, *, backend: str, test: str
     """
     import numpy as np
 
-    from paritykit.compare import compare_outputs, message
+    from paritykit.core.compare import compare_outputs, message
     from paritykit.pytest.golden_values import as_numpy
 
     got = as_numpy(actual)
@@ -199,7 +199,7 @@ def assert_allclose_cross_backend(request: pytest.FixtureRequest) -> Callable[..
     The backend key of the rules is the ``parity_backend``'s name, else the device kind
     ("metal" / "cuda" / "cpu"); the test key is the test's name (its base name also matches).
     """
-    from paritykit.tolerance import ToleranceRules
+    from paritykit.core.tolerance import ToleranceRules
 
     chosen = _parity_backend(request)
     key = chosen.name if chosen is not None else markers.machine_kind()
@@ -237,7 +237,7 @@ def golden_registry(_parity_golden_values: Any) -> dict[str, Any]:
     """Seed 001's dict of callables: ``register(name, value, backend)`` and ``get(name,
     backend)`` (None when absent), kept in ``--parity-golden-dir`` (one JSON file per backend
     key, so values registered on one platform are read on another); ``path(backend)`` too."""
-    from paritykit.errors import ParityError
+    from paritykit.core.errors import ParityError
 
     store = _parity_golden_values
 

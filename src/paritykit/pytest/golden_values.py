@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from paritykit.errors import ParityError
+from paritykit.core.errors import ParityError
 
 SCHEMA = "paritykit-golden-values/1"
 
@@ -87,7 +87,7 @@ class GoldenValues:
         """Store ``value`` under ``name`` for ``backend`` (replacing an older value)."""
         from filelock import FileLock
 
-        from paritykit.atomic import atomic_write_bytes
+        from paritykit.files.atomic import atomic_write_bytes
 
         path = self.path(backend)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -87,8 +87,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 def selected_cases(config: pytest.Config) -> list[Any]:
     """Case configs named by ``--parity-cases`` (all when absent)."""
-    from paritykit.cases import CASES, select
-    from paritykit.errors import ParityError
+    from paritykit.core.cases import CASES, select
+    from paritykit.core.errors import ParityError
 
     options.load(config)
     try:

@@ -18,9 +18,9 @@ from paritykit.pytest import markers
 if TYPE_CHECKING:
     from paritykit.autodiff.adapters import TransformAdapter
     from paritykit.autodiff.checks import Check
-    from paritykit.cases import CaseRef
+    from paritykit.core.cases import CaseRef
+    from paritykit.core.result import Result
     from paritykit.pytest.execution import ParityRunner
-    from paritykit.result import Result
 
 RUNNER: pytest.StashKey[ParityRunner] = pytest.StashKey()
 
@@ -99,7 +99,7 @@ class ParityItem(_Item):
 def outcome(result: Result, config: pytest.Config) -> None:
     """Turn a Result into pytest's outcome: pass, skip, xfail or a ParityFailure."""
     __tracebackhide__ = True
-    from paritykit.result import Status
+    from paritykit.core.result import Status
 
     status = result.status
     if status in (Status.UNSUPPORTED, Status.SKIPPED):
@@ -182,8 +182,8 @@ def parity_items(parent: ParitySuite, refs: list[CaseRef], backends: list[str]) 
 
 def device_kind(backend: str, options: dict[str, str]) -> str:
     """The device kind ``backend`` runs on: its ``device`` option, else its first GPU, else cpu
-    (as :meth:`paritykit.backend.Backend.pick_device` decides)."""
-    from paritykit.registry import BACKENDS
+    (as :meth:`paritykit.core.backend.Backend.pick_device` decides)."""
+    from paritykit.core.registry import BACKENDS
 
     try:
         usable = BACKENDS.get(backend).devices()
@@ -199,7 +199,7 @@ def autodiff_items(parent: ParitySuite, spec: str) -> list[Any]:
     """One item per autodiff check x framework; an unavailable framework's items skip."""
     from paritykit.autodiff.adapters import ADAPTERS
     from paritykit.autodiff.checks import select_checks
-    from paritykit.errors import ParityError
+    from paritykit.core.errors import ParityError
     from paritykit.pytest.options import ALL, split, usage_error
 
     requested = [n for n in split([spec]) if n != ALL]

@@ -94,10 +94,10 @@ class JsonItem(pytest.Item):
 
     def runtest(self) -> None:
         """Run the entry; SKIPPED/UNSUPPORTED skip, a failing status fails with its message."""
+        from paritykit.core.result import Status
         from paritykit.jsontests import run_entry
         from paritykit.jsontests.runner import entry_task
         from paritykit.pytest.hooks import runner
-        from paritykit.result import Status
 
         entry, json_options = self.entry, self.config.stash[_OPTIONS]
         if entry.backend and not (entry.error or entry.skip):

@@ -58,9 +58,9 @@ def register_backends(config: pytest.Config, force: bool = False) -> None:
     Done when paritykit's registry is already imported (free) or ``force``: the registry
     imports torch, which a run that asks nothing of paritykit should not pay for.
     """
-    if not force and "paritykit.registry" not in sys.modules:
+    if not force and "paritykit.core.registry" not in sys.modules:
         return
-    from paritykit.registry import BACKENDS
+    from paritykit.core.registry import BACKENDS
 
     for name in BACKENDS.names():
         register(config, name, f"runs on the {name!r} paritykit backend")
@@ -68,7 +68,7 @@ def register_backends(config: pytest.Config, force: bool = False) -> None:
 
 def machine_kind() -> str:
     """This machine's best device kind, as seed 001's ``detect_backend``: metal, cuda or cpu."""
-    from paritykit.devices import detect_devices
+    from paritykit.core.devices import detect_devices
 
     found = detect_devices()
     return next((k for k in ("metal", "cuda") if k in found), "cpu")
@@ -85,7 +85,7 @@ def missing_device(item: pytest.Item) -> str | None:
     wanted = [n for n in ("cuda", "metal", "gpu") if item.get_closest_marker(n) is not None]
     if not wanted or getattr(item, "device_checked", False):
         return None
-    from paritykit.devices import detect_devices
+    from paritykit.core.devices import detect_devices
 
     found = detect_devices()
     for name in wanted:

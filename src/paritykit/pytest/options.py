@@ -15,10 +15,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from paritykit.cli.common import add_option
+
 if TYPE_CHECKING:
-    from paritykit.worker import RunConfig
+    from paritykit.run.worker import RunConfig
 
 GROUP = "paritykit"
+PREFIX = "parity-"
 ALL = "all"
 NONE = "none"
 
@@ -34,26 +37,13 @@ def add_options(parser: pytest.Parser) -> None:
     add("--parity-cases", action="append", default=[], metavar="CASES",
         help="restrict the suite to these base names or config ids (comma-separated); 'none' "
              "adds no suite items (fixtures only)")
-    add("--parity-plugin", action="append", default=[], metavar="FILE_OR_MODULE",
-        help="a Python file or module that registers cases and/or backends (as `parity run "
-             "-p`); repeatable")
-    add("--parity-seed", type=int, default=0, metavar="N", help="run seed (default 0)")
-    add("--parity-artifact-dir", default="parity-out", metavar="DIR",
-        help="results.jsonl and per-case artifacts (default parity-out)")
-    add("--parity-cache-dir", default=None, metavar="DIR",
-        help="compiled-artifact cache (default $PARITYKIT_CACHE_DIR or the user cache dir)")
-    add("--parity-no-cache", action="store_true", help="do not read or write the cache")
-    add("--parity-backend-option", action="append", default=[], metavar="BACKEND.KEY=VALUE",
-        help="an option passed to one backend (as `parity run --backend-option`)")
-    add("--parity-tolerances", default=None, metavar="FILE",
-        help="tolerance rules (JSON); also used by assert_allclose_cross_backend")
-    add("--parity-expectations", action="append", default=[], metavar="DIR",
-        help="a directory of BACKEND.toml expectations files replacing the built-in ones "
-             "(repeatable)")
-    add("--parity-no-expectations", action="store_true",
-        help="ignore every expectations file: report each result as it came")
-    add("--parity-grad", action="store_true",
-        help="also compare gradients with eager autograd (as `parity run --grad`)")
+    # The options `parity run` has too, declared once in paritykit.cli.common.
+    for name in ("plugin", "seed", "artifact-dir", "cache-dir", "no-cache", "backend-option"):
+        add_option(add, name, prefix=PREFIX)
+    add_option(add, "tolerances", prefix=PREFIX,
+               help="tolerance rules (JSON); also used by assert_allclose_cross_backend")
+    for name in ("expectations", "no-expectations", "grad"):
+        add_option(add, name, prefix=PREFIX)
     add("--parity-in-process", action="store_true",
         help="run parity items and JSON test definitions in the pytest process (faster; a "
              "backend that crashes or hangs takes pytest down) instead of in worker "
@@ -61,11 +51,10 @@ def add_options(parser: pytest.Parser) -> None:
     add("--parity-isolate", action="store_true",
         help="deprecated, does nothing: items run in worker processes by default now (a "
              "crash or hang costs one test)")
-    add("--parity-timeout", type=float, default=600.0, metavar="SECONDS",
-        help="per-item limit in a worker process; past it the worker is killed and the item "
-             "fails as TIMEOUT (default 600)")
-    add("--parity-threads", type=int, default=1, metavar="N",
-        help="threads for torch and ONNX Runtime (default 1, as `parity run`)")
+    add_option(add, "timeout", prefix=PREFIX,
+               help="per-item limit in a worker process; past it the worker is killed and the "
+                    "item fails as TIMEOUT (default 600)")
+    add_option(add, "threads", prefix=PREFIX)
     add("--parity-autodiff", nargs="?", const=ALL, default=None, metavar="FRAMEWORK",
         help="add the autodiff conformance checks as tests, one per check x framework "
              "(torch, jax, mlx; comma-separated; default all, an unavailable one's tests "
@@ -105,8 +94,8 @@ def usage_error(what: str) -> pytest.UsageError:
 def backend_names(config: pytest.Config) -> list[str]:
     """The selected backends: ``--parity-backend`` (``all`` = every available one), else every
     available backend. An unknown name is a UsageError listing the known ones."""
-    from paritykit.errors import ParityError
-    from paritykit.registry import BACKENDS
+    from paritykit.core.errors import ParityError
+    from paritykit.core.registry import BACKENDS
 
     load(config)
     wanted = split(config.option.parity_backend)
@@ -132,9 +121,9 @@ def load(config: pytest.Config) -> RunConfig:
     """The run's RunConfig (built once per pytest session); imports suites and ``-p`` files."""
     if _LOADED in config.stash:
         return config.stash[_LOADED]
-    from paritykit.errors import ParityError
-    from paritykit.registry import parse_backend_options
-    from paritykit.worker import load_sources
+    from paritykit.core.errors import ParityError
+    from paritykit.core.registry import parse_backend_options
+    from paritykit.run.worker import load_sources
 
     try:
         run_config = make_run_config(config)
@@ -150,9 +139,9 @@ def load(config: pytest.Config) -> RunConfig:
 
 def make_run_config(config: pytest.Config) -> RunConfig:
     """The core's RunConfig from the ``--parity-*`` options (no backend options yet)."""
-    from paritykit.cache import default_cache_dir
-    from paritykit.tolerance import ToleranceRules
-    from paritykit.worker import RunConfig
+    from paritykit.core.tolerance import ToleranceRules
+    from paritykit.run.cache import default_cache_dir
+    from paritykit.run.worker import RunConfig
 
     opt = config.option
     if opt.parity_threads < 1:

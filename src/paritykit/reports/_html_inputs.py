@@ -28,9 +28,9 @@ from paritykit.core.result import Result
 from paritykit.files.bench import SCHEMA_ID as BENCH_SCHEMA_ID
 from paritykit.files.bench import BenchRow, BenchRun, read_bench
 from paritykit.files.jsonfile import read_json
+from paritykit.files.results import read_results
 from paritykit.files.trace import SCHEMA_ID as TRACE_ID
 from paritykit.files.trace import TraceReport, TraceRow, read_trace
-from paritykit.store import read_results
 
 RESULTS_NAME = "results.jsonl"
 BENCH_NAME = "bench.json"

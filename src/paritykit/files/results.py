@@ -12,7 +12,7 @@ import pathlib
 
 from filelock import FileLock
 
-from paritykit.result import Result
+from paritykit.core.result import Result
 
 
 def append_result(path: pathlib.Path, result: Result) -> None:
