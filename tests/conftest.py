@@ -25,6 +25,16 @@ from paritykit.run.worker import RunConfig, Task, Worker
 
 TESTS = pathlib.Path(__file__).resolve().parent
 FAKES = TESTS / "fakes"
+#: Test-only backends that crash, abort or hang on ``relu`` and run every other program right,
+#: the cases the route tests run them on, and what each does to ``relu``.
+SELECTIVE = FAKES / "selective_crash_backends.py"
+SELECTIVE_CASES = ("relu", "linear_nobias", "linear_3d")
+#: backend -> (status of the victim, what its message says after "relu @ BACKEND: ")
+SELECTIVE_FAILURES = {
+    "fake-segv-some": ("CRASH", "worker process killed by signal SIGSEGV"),
+    "fake-abort-some": ("CRASH", "worker process killed by signal SIGABRT"),
+    "fake-hang-some": ("TIMEOUT", "no result after 5 s; worker killed"),
+}
 CRASHING_BACKENDS = FAKES / "crashing_backends.py"
 HARNESS_BACKENDS = FAKES / "harness_backends.py"
 USER_CASES = FAKES / "user_cases.py"

@@ -19,17 +19,11 @@ from typing import Any
 
 import pytest
 
-from conftest import FAKES
+from conftest import SELECTIVE, SELECTIVE_CASES, SELECTIVE_FAILURES
 from paritykit.cli.main import main
 
-SELECTIVE = FAKES / "selective_crash_backends.py"
-CASES = ("relu", "linear_nobias", "linear_3d")
-#: backend -> (status of the victim, what its message says after "relu @ BACKEND: ")
-FAILURES = {
-    "fake-segv-some": ("CRASH", "worker process killed by signal SIGSEGV"),
-    "fake-abort-some": ("CRASH", "worker process killed by signal SIGABRT"),
-    "fake-hang-some": ("TIMEOUT", "no result after 5 s; worker killed"),
-}
+CASES = SELECTIVE_CASES
+FAILURES = SELECTIVE_FAILURES
 
 
 @pytest.fixture(scope="module")
