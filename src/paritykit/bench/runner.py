@@ -128,7 +128,7 @@ class BenchRunner:
             (run.rows if isinstance(entry, BenchRow) else run.failures).append(entry)
             self.on_entry(entry)
 
-        # One pool for the whole run, so worker logs (DIR/logs/worker-N.log) are numbered once
+        # One pool for the whole run, so worker logs (DIR/logs/worker-PID-N.log) are numbered once
         # and a crashed program's log is not overwritten by a later job's worker.
         pool = Pool(self._config(self.options.threads[0]), jobs=1, timeout=self.timeout_s)
         for threads in self.options.threads:

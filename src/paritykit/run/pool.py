@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import faulthandler
+import itertools
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -111,6 +112,10 @@ def exit_description(exitcode: int | None) -> str:
     return f"exited with status {exitcode}"
 
 
+#: Worker log numbers, shared by every Pool of this process.
+_LOG_NUMBERS = itertools.count(1)
+
+
 @dataclass
 class Pool:
     """Worker processes for one run; use :meth:`run`.
@@ -131,12 +136,13 @@ class Pool:
 
     def __post_init__(self) -> None:
         self._ctx = multiprocessing.get_context("spawn")
-        self._spawned = 0
 
     def _spawn(self, group: str) -> _Proc:
         parent, child = self._ctx.Pipe()
-        self._spawned += 1
-        log = pathlib.Path(self.config.artifact_dir, "logs", f"worker-{self._spawned}.log")
+        # Named by this process and a count over every pool in it: eval starts a pool per job and
+        # pytest-xdist runs a pool per xdist worker, all on one artifact directory.
+        log = pathlib.Path(self.config.artifact_dir, "logs",
+                           f"worker-{os.getpid()}-{next(_LOG_NUMBERS)}.log")
         log.unlink(missing_ok=True)
         process = self._ctx.Process(target=_worker_main, args=(child, self.config, str(log)),
                                     daemon=True, name=f"parity-worker-{group or 'shared'}")
