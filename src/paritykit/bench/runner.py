@@ -31,7 +31,7 @@ from paritykit.core.tolerance import ToleranceRules
 from paritykit.files.artifacts import backend_dir
 from paritykit.files.bench import BenchFailure, BenchRow, BenchRun
 from paritykit.files.machine import fingerprint
-from paritykit.run.attempt import Reference, Stage, fail, judge, prepare, run_sets
+from paritykit.run.attempt import Reference, Stage, attempt, fail
 from paritykit.run.cache import default_cache_dir
 from paritykit.run.plan import CallTask
 from paritykit.run.pool import Pool
@@ -221,14 +221,14 @@ def time_program(case: str, variant: Variant, threads: int, options: BenchOption
     reference = Reference(material.input_arrays[:1], material.expected[:1], tolerance)
     inputs = [a.copy() for a in material.input_arrays[0]]  # the worker's case stays intact
     workdir = backend_dir(pathlib.Path(root), case, variant.label.replace(" ", "_"))
+    # Prepared (not timed) and judged once: a fast wrong answer is not a speedup, the row
+    # says PASS or MISMATCH.
+    attempted = attempt(BACKENDS.get(variant.runs_on), material.program, reference, result,
+                        options=variant.options, workdir=workdir)
+    if attempted is None:
+        return _failure(case, variant, threads, result.status, result.message)
+    prepared = attempted.prepared
     try:
-        prepared = prepare(BACKENDS.get(variant.runs_on),
-                           material.program.with_options(variant.options), workdir, result)
-    except Exception as exc:
-        return failed(Stage.PREPARE, exc)
-    try:
-        # A fast wrong answer is not a speedup: the row says PASS or MISMATCH.
-        judge(result, run_sets(prepared, reference.input_sets, result), reference)
         timing = measure(lambda: prepared.run(inputs), warmup=options.warmup,
                          min_repeats=options.min_repeats, max_repeats=options.max_repeats,
                          target_rel_ci=options.target_rel_ci, budget_s=options.budget_s,

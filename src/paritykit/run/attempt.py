@@ -8,7 +8,7 @@ of :class:`paritykit.run.pool.Pool`, so a crash there is a CRASH of that one res
 Example (in a worker, with a built case)::
 
     reference = Reference(input_sets, expected, tolerance=rules.resolver(...))
-    actual = attempt(backend, program, reference, result, options={}, workdir=outdir)
+    attempted = attempt(backend, program, reference, result, options={}, workdir=outdir)
 """
 
 from __future__ import annotations
@@ -99,12 +99,21 @@ class CacheSlot:
                           "options": dict(options)})
 
 
+@dataclass(frozen=True)
+class Attempted:
+    """What an attempt that got through its stages leaves: the prepared program (a timing loop
+    reuses it) and its outputs, one list per input set."""
+
+    prepared: Prepared
+    outputs: Arrays
+
+
 def attempt(backend: Backend, program: Program, reference: Reference, result: Result, *,
             options: Mapping[str, str], workdir: pathlib.Path,
-            cache: CacheSlot | None = None) -> Arrays | None:
+            cache: CacheSlot | None = None) -> Attempted | None:
     """Prepare ``program`` on ``backend``, run every input set, compare; fill in ``result``.
 
-    Returns the outputs (one list per input set), or None when a stage failed, in which case
+    Returns the prepared program and its outputs, or None when a stage failed, in which case
     ``result`` carries the status and message. Never raises for a backend's failure.
     """
     bound = program.with_options(options)
@@ -129,7 +138,7 @@ def attempt(backend: Backend, program: Program, reference: Reference, result: Re
         result.status = Status.PASS
     else:
         judge(result, actual, reference)
-    return actual
+    return Attempted(prepared, actual)
 
 
 def run_sets(prepared: Prepared, input_sets: Arrays, result: Result) -> Arrays:

@@ -193,11 +193,11 @@ class Worker:
         result.versions = backend.versions()
         options = self.config.backend_options.get(task.backend, {})
         cache = CacheSlot(self.cache, lambda: material.key_parts) if self.cache else None
-        actual = attempt(backend, material.program, reference, result, options=options,
-                         workdir=outdir, cache=cache)
-        if actual is None:
+        attempted = attempt(backend, material.program, reference, result, options=options,
+                            workdir=outdir, cache=cache)
+        if attempted is None:
             return self._finish(result, outdir)
-        save_arrays(outdir / "actual.safetensors", actual, "output", atomic=False)
+        save_arrays(outdir / "actual.safetensors", attempted.outputs, "output", atomic=False)
         if self.config.expected is Expected.GOLDEN:
             self._golden_findings(result, material, reference)
         elif self.config.expected is Expected.NONE:
