@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import os
 import pathlib
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,19 +74,15 @@ def job(options: EvalOptions, workload: str, backend: str, threads: int) -> Any:
     if workload == "bench" and backend == "torch eager":
         fn = bench.bench_reference
     args = (options,) if fn is bench.bench_reference else (options, backend)
-    on_lost = functools.partial(failed, options, backend)
+    # A raise in the job is a harness error (a backend's failures are data already).
+    task = CallTask(case=options.case_id, base=options.case_id, backend=backend, call=fn,
+                    args=args, on_lost=functools.partial(failed, options, backend))
     own = backend in BACKENDS.names() and BACKENDS.get(backend).needs_own_process
     if not (options.isolate or own):
         set_threads(threads)
-        try:
-            return fn(*args)
-        except Exception as exc:  # a harness error of this job; a backend's are data already
-            return on_lost(Status.RUN_ERROR, f"{type(exc).__name__}: {exc}",
-                           "".join(traceback.format_exception(exc)))
+        return task.invoke()
     config = RunConfig(artifact_dir=options.artifact_dir, plugins=options.plugins,
                        threads=threads, cache_dir=str(default_cache_dir()))
-    task = CallTask(case=options.case_id, base=options.case_id, backend=backend, call=fn,
-                    args=args, on_lost=on_lost)
     return Pool(config, timeout=options.timeout_s).call(task)
 
 

@@ -62,7 +62,7 @@ class ParityRunner:
         """A CallTask (a JSON test definition) run where an item on its backend would run."""
         if self._isolated(task.backend):
             return self._in_pool(task)
-        value: Result = task.call(*task.args)
+        value: Result = task.invoke()
         return value
 
     def _isolated(self, backend: str, case: type | None = None) -> bool:

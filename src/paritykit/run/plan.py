@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,17 @@ class CallTask(Task):
     args: tuple[Any, ...] = field(compare=False)
     repro: str = ""
     on_lost: Callable[[Status, str, str], Any] | None = field(default=None, compare=False)
+
+    def invoke(self) -> Any:
+        """``call(*args)`` in this process; when it raises and ``on_lost`` is given, the value
+        is ``on_lost(RUN_ERROR, "Type: message", traceback)``, as a worker would report it."""
+        try:
+            return self.call(*self.args)
+        except Exception as exc:
+            if self.on_lost is None:
+                raise
+            return self.on_lost(Status.RUN_ERROR, f"{type(exc).__name__}: {exc}",
+                                "".join(traceback.format_exception(exc)))
 
 
 @dataclass

@@ -173,7 +173,7 @@ class Worker:
     def run(self, task: Task) -> Result:
         """Execute one task; never raises for a backend's or a case's failure."""
         if isinstance(task, CallTask):
-            value: Result = task.call(*task.args)
+            value: Result = task.invoke()
             return value
         self._started = time.perf_counter()
         result = Result(case=task.case, backend=task.backend, base=task.base,
