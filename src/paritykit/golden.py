@@ -46,6 +46,7 @@ from paritykit.files.golden_manifest import (
     OUTPUTS_FILE,
     GoldenCase,
     Manifest,
+    check_confined,
     load_checked,
     load_manifest,
 )
@@ -175,13 +176,15 @@ def _store(root: pathlib.Path, out: pathlib.Path, result: Result) -> dict[str, A
 def compare(backend: str, golden_dir: str | pathlib.Path,
             tolerances: ToleranceRules | None = None, options: dict[str, str] | None = None,
             expectations: ExpectationSet | None = None,
-            pool: PoolOptions | None = None) -> list[Result]:
+            pool: PoolOptions | None = None,
+            allow_outside_paths: bool = False) -> list[Result]:
     """Run ``backend`` here on each golden case's stored inputs and compare with its outputs.
 
     Every stored file is checked against the manifest first (a ParityError names the file and
-    field). A case whose inputs or weights, rebuilt here from the case and seed, hash
-    differently from the golden's is a MISMATCH of its own ("inputs differ: ..."), even when the
-    outputs agree on the stored inputs. ``expectations`` apply as in ``parity run``.
+    field); each must lie inside the golden directory unless ``allow_outside_paths``. A case
+    whose inputs or weights, rebuilt here from the case and seed, hash differently from the
+    golden's is a MISMATCH of its own ("inputs differ: ..."), even when the outputs agree on the
+    stored inputs. ``expectations`` apply as in ``parity run``.
 
     Example::
 
@@ -190,6 +193,8 @@ def compare(backend: str, golden_dir: str | pathlib.Path,
     known = expectations or ExpectationSet()
     pool = pool or PoolOptions()
     manifest = load_manifest(golden_dir)
+    if not allow_outside_paths:
+        check_confined(manifest)
     for entry in manifest.cases:  # every problem with the files is found before anything runs
         load_checked(manifest, entry, "input")
         load_checked(manifest, entry, "output")

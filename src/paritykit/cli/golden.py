@@ -55,6 +55,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p_cmp.add_argument("--golden", required=True, metavar="DIR",
                        help="a directory written by `parity golden generate`")
     add_option(p_cmp.add_argument, "tolerances")
+    p_cmp.add_argument("--allow-outside-paths", action="store_true",
+                       help="read case files the manifest names outside DIR (absolute paths, "
+                            "../, symlinks); refused by default")
     _add_common(p_cmp)
     return p_golden
 
@@ -104,7 +107,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
     else:
         rules = ToleranceRules.load(args.tolerances) if args.tolerances else ToleranceRules()
         results = golden.compare(args.backend, args.golden, rules, options=options,
-                                 expectations=known, pool=pool)
+                                 expectations=known, pool=pool,
+                                 allow_outside_paths=args.allow_outside_paths)
         manifest = golden.load_manifest(args.golden)
         tail = f"against {manifest.origin}, seed {manifest.seed}"
     _print(console, results, args.verbose)

@@ -4,7 +4,8 @@ Downloads and compiled modules are cached under ``--artifact-dir`` (``downloads/
 ``artifacts/<backend>/<key>/``) and every result is appended to ``--artifact-dir``'s
 ``results.jsonl``; ``--force-recompile``, ``-b``, ``-v``, ``--json`` and ``--junit`` keep their
 meaning. A definition that fails to load is a RUN_ERROR line naming file and field, and the
-exit code is 1 at the end; the other definitions still run.
+exit code is 1 at the end; the other definitions still run. Definitions read files only under
+the three directories unless ``--allow-outside-paths`` is given.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--benchmark-margin", type=float, metavar="FRACTION",
                         help="JSON benchmarks fail above golden_time_ms x (1 + FRACTION) "
                              "(default: the definition's time_margin, else 0.2)")
+    parser.add_argument("--allow-outside-paths", action="store_true",
+                        help="JSON tests: let definitions read files outside the test file, "
+                             "module and external-file directories (absolute paths, ../, ~, "
+                             "file: URLs)")
 
 
 def _directory(flag: str, value: str) -> pathlib.Path:
@@ -63,7 +68,7 @@ def run(args: argparse.Namespace, console: Console, backends: Sequence[str]) -> 
         external_dir=_directory("--external-file-directory",
                                 args.external_file_directory or str(test_dir)),
         artifact_dir=pathlib.Path(args.artifact_dir), force_recompile=args.force_recompile,
-        time_margin=args.benchmark_margin)
+        time_margin=args.benchmark_margin, allow_outside_paths=args.allow_outside_paths)
     entries = collect(options, backends)
     reporter = ConsoleReporter(console, verbose=args.verbose)
     reporter.start(len(entries), list(backends), args.jobs)
@@ -108,4 +113,6 @@ def _repro(args: argparse.Namespace, backend: str) -> str:
                         ("--external-file-directory", args.external_file_directory)):
         if value:
             argv += [flag, value]
+    if args.allow_outside_paths:
+        argv.append("--allow-outside-paths")
     return shlex.join([*argv, *(a for p in args.plugin for a in ("-p", p))])

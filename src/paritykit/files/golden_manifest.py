@@ -74,25 +74,48 @@ class Manifest:
 
 
 _STRING = {"type": "string"}
+_SHA256 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+#: name -> version, name -> option value: what ``generate`` writes (a version is text).
+_STRINGS = {"type": "object", "additionalProperties": _STRING}
+_PATH = {"type": "string", "minLength": 1}
 _CASE_FIELDS = ("base", "inputs", "outputs", "inputs_sha256", "outputs_sha256", "weights_sha256",
                 "device")
-#: What ``manifest.json`` must hold (more is allowed: newer writers may add fields).
+_CASE = {
+    "type": "object", "required": list(_CASE_FIELDS),
+    "properties": {"base": _STRING, "inputs": _PATH, "outputs": _PATH, "inputs_sha256": _SHA256,
+                   "outputs_sha256": _SHA256, "weights_sha256": _SHA256, "device": _STRING,
+                   "sets": {"type": "integer", "minimum": 1}},
+}
+#: What ``manifest.json`` must hold (more is allowed: newer writers may add fields). Every
+#: field paritykit reads has its type here, down to the values of objects, so a hand-edited
+#: manifest fails with the field's name rather than a traceback further on.
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
     "required": ["format", "backend", "cases", "seed", "device", "platform"],
     "properties": {
         "format": {"type": "integer"},
+        "paritykit": _STRING,
+        "created": _STRING,
         "seed": {"type": "integer"},
         "device": _STRING,
-        "platform": {"type": "object"},
+        "platform": _STRINGS,
+        "frameworks": _STRINGS,
         "backend": {"type": "object", "required": ["name"],
-                    "properties": {"name": _STRING, "versions": {"type": "object"}}},
-        "cases": {"type": "object", "additionalProperties": {
-            "type": "object", "required": list(_CASE_FIELDS),
-            "properties": {k: _STRING for k in _CASE_FIELDS}}},
+                    "properties": {"name": {"type": "string", "minLength": 1},
+                                   "versions": _STRINGS, "options": _STRINGS}},
+        "cases": {"type": "object", "additionalProperties": _CASE},
+        "left_out": _STRINGS,
     },
 }
+
+
+def _exact_integers(data: dict[str, Any], path: pathlib.Path) -> None:
+    """JSON Schema counts ``7.0`` as an integer; a seed of 7.0 would seed other inputs."""
+    for name in ("format", "seed"):
+        if not isinstance(data[name], int):
+            raise ParityError(f"{path}: field {name} should be int, got "
+                              f"{type(data[name]).__name__} {data[name]!r}")
 
 
 def load_manifest(golden_dir: str | pathlib.Path) -> Manifest:
@@ -100,6 +123,7 @@ def load_manifest(golden_dir: str | pathlib.Path) -> Manifest:
     path = pathlib.Path(golden_dir) / MANIFEST
     data = read_json(path, missing=" (not a golden directory; make one with `parity golden "
                                    "generate`)", schema=SCHEMA, describe=as_field)
+    _exact_integers(data, path)
     if data["format"] != FORMAT:
         raise ParityError(f"{path}: field format is {data['format']}, this paritykit reads "
                           f"{FORMAT}")
@@ -109,11 +133,27 @@ def load_manifest(golden_dir: str | pathlib.Path) -> Manifest:
         seed=data["seed"],
         backend=backend["name"],
         device=data["device"],
-        platform={str(k): str(v) for k, v in data["platform"].items()},
-        versions={str(k): str(v) for k, v in backend.get("versions", {}).items()},
+        platform=dict(data["platform"]),
+        versions=dict(backend.get("versions", {})),
         cases=tuple(GoldenCase(case=case, **{k: entry[k] for k in _CASE_FIELDS})
                     for case, entry in data["cases"].items()),
     )
+
+
+def check_confined(manifest: Manifest) -> None:
+    """Refuse a manifest whose case files lie outside its own directory.
+
+    A manifest travels (a CI artifact, a download); an absolute path, ``../`` or a symlink in
+    ``cases.<id>.inputs`` / ``outputs`` must not make compare read files elsewhere on the
+    machine. ``parity golden compare --allow-outside-paths`` skips this check.
+    """
+    root = manifest.path.parent.resolve()
+    for entry in manifest.cases:
+        for kind, rel in (("inputs", entry.inputs), ("outputs", entry.outputs)):
+            if not (manifest.path.parent / rel).resolve().is_relative_to(root):
+                raise ParityError(f"{manifest.path}: field cases.{entry.case}.{kind}: {rel!r} "
+                                  f"is outside the golden directory {manifest.path.parent}; "
+                                  "pass --allow-outside-paths to read it anyway")
 
 
 def load_checked(manifest: Manifest, entry: GoldenCase, kind: str) -> list[list[np.ndarray]]:

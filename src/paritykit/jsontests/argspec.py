@@ -7,6 +7,10 @@ Forms of ``value`` (``url`` downloads a file and appends it as ``<value>=@<file>
 - ``data/x.npy``, ``data/x.safetensors`` (one tensor, or ``file.safetensors#name``) — a file
   path, relative to the external-file directory; ``@`` in front is allowed;
 - ``2x3xf32=@data/x.bin`` raw little-endian bytes of that shape and element type.
+
+Every tensor is checked against :mod:`paritykit.jsontests.limits` before it is allocated: the
+type when the definition is parsed, a file's header (``.npy``, ``.safetensors``) or size (raw)
+before it is read.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from typing import Any
 
 import ml_dtypes
 import numpy as np
+
+from paritykit.jsontests.limits import check_size
 
 #: IREE element types → NumPy (IREE integers are signless: ``i32`` reads as int32).
 ELEMENT_TYPES: dict[str, Any] = {
@@ -64,7 +70,9 @@ def parse_type(text: str) -> TensorType:
         raise ValueError(f"unknown element type {elem!r} in {text!r}; expected one of "
                          f"{', '.join(ELEMENT_TYPES)}")
     dims = tuple(int(d) for d in match["dims"].split("x") if d)
-    return TensorType(dims, np.dtype(ELEMENT_TYPES[elem]))
+    dtype = np.dtype(ELEMENT_TYPES[elem])
+    check_size(dims, dtype, text.strip())
+    return TensorType(dims, dtype)
 
 
 def is_file_value(value: str) -> bool:
@@ -96,13 +104,14 @@ def parse_argspec(item: Any, path: str) -> ArgSpec:
                 if not rest[1:]:
                     raise ValueError("'@' must be followed by a file path")
             elif sep:
-                _literal(rest, kind)
+                _elements(rest, kind)  # checked, not splatted: the worker allocates it
     except ValueError as exc:
         raise ValueError(f"{where}: {exc}") from None
     return spec
 
 
-def _literal(text: str, kind: TensorType) -> np.ndarray:
+def _elements(text: str, kind: TensorType) -> np.ndarray:
+    """The elements written after ``=`` (one, to splat, or one per element of the shape)."""
     count = int(np.prod(kind.shape, dtype=np.int64))
     parts = [p for p in _SEPARATORS.split(text.strip()) if p]
     if len(parts) not in (1, count):
@@ -110,44 +119,84 @@ def _literal(text: str, kind: TensorType) -> np.ndarray:
                          f"({count} elements, or 1 to splat)")
     try:
         if kind.dtype == np.bool_:
-            values = np.array([p.lower() in ("1", "true") for p in parts])
-        else:
-            values = np.array([float(p) if kind.dtype.kind in "fV" or "." in p or "e" in p.lower()
-                               else int(p, 0) for p in parts]).astype(kind.dtype)
+            return np.array([p.lower() in ("1", "true") for p in parts])
+        return np.array([float(p) if kind.dtype.kind in "fV" or "." in p or "e" in p.lower()
+                         else int(p, 0) for p in parts]).astype(kind.dtype)
     except ValueError:
         raise ValueError(f"elements {text!r} are not {kind.dtype} numbers") from None
-    if len(parts) == 1:  # one element splats over the shape (a scalar when the shape is ())
+
+
+def _literal(text: str, kind: TensorType) -> np.ndarray:
+    values = _elements(text, kind)
+    if len(values) == 1:  # one element splats over the shape (a scalar when the shape is ())
         return np.full(kind.shape, values[0], dtype=kind.dtype)
     return values.reshape(kind.shape)
 
 
 def _from_file(path: pathlib.Path, kind: TensorType | None, shown: str) -> np.ndarray:
     name, _, tensor = shown.partition("#")
+    if path.is_dir():
+        raise ValueError(f"{name}: is a directory, not a file")
     if not path.exists():
         raise FileNotFoundError(f"{name}: no such file")
     if path.suffix == ".npy":
-        return np.load(path, allow_pickle=False)
+        return _npy(path, name)
     if path.suffix == ".safetensors":
-        from safetensors.numpy import load_file
-
-        tensors = load_file(str(path))
-        if tensor:
-            if tensor not in tensors:
-                raise ValueError(f"{name} has no tensor {tensor!r}; it has "
-                                 f"{', '.join(sorted(tensors))}")
-            return tensors[tensor]
-        if len(tensors) != 1:
-            raise ValueError(f"{name} holds {len(tensors)} tensors; name one as "
-                             f"{name}#NAME ({', '.join(sorted(tensors))})")
-        return next(iter(tensors.values()))
+        return _safetensors(path, name, tensor)
     if kind is None:
         raise ValueError(f"{name}: a raw file needs its type in front, e.g. 2x3xf32=@{name}")
-    data = np.fromfile(path, dtype=kind.dtype)
     count = int(np.prod(kind.shape, dtype=np.int64))
-    if data.size != count:
-        raise ValueError(f"{name} holds {data.size} {kind.dtype} element(s); "
+    size = path.stat().st_size
+    if size != count * kind.dtype.itemsize:  # checked before reading: the file may be huge
+        raise ValueError(f"{name} holds {size // kind.dtype.itemsize} {kind.dtype} element(s); "
                          f"{list(kind.shape)} needs {count}")
-    return data.reshape(kind.shape)
+    return np.fromfile(path, dtype=kind.dtype).reshape(kind.shape)
+
+
+def _npy(path: pathlib.Path, name: str) -> np.ndarray:
+    """A ``.npy`` file, its header's shape checked against the limits before the data is read."""
+    try:
+        with path.open("rb") as f:
+            version = np.lib.format.read_magic(f)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read_header(f)
+    except (ValueError, EOFError) as exc:
+        raise ValueError(f"{name}: not a readable .npy file: {exc}") from None
+    check_size(shape, np.dtype(dtype), name)
+    return np.load(path, allow_pickle=False)
+
+
+def stored_dtype(code: str) -> np.dtype:
+    """A NumPy dtype of the item size safetensors' ``F32``, ``BF16``, ``F8_E4M3``, ``BOOL`` has.
+
+    >>> stored_dtype("BF16").itemsize, stored_dtype("BOOL").itemsize
+    (2, 1)
+    """
+    bits = re.search(r"\d+", code)
+    return np.dtype(f"V{int(bits.group()) // 8 if bits else 1}")
+
+
+def _safetensors(path: pathlib.Path, name: str, tensor: str) -> np.ndarray:
+    """One tensor of a ``.safetensors`` file (the named one, or its only one), size-checked
+    from the header before it is read."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), "np") as f:
+            names = sorted(f.keys())
+            if tensor and tensor not in names:
+                raise ValueError(f"{name} has no tensor {tensor!r}; it has {', '.join(names)}")
+            if not tensor and len(names) != 1:
+                raise ValueError(f"{name} holds {len(names)} tensors; name one as "
+                                 f"{name}#NAME ({', '.join(names)})")
+            chosen = tensor or names[0]
+            part = f.get_slice(chosen)
+            check_size(part.get_shape(), stored_dtype(part.get_dtype()), f"{name}#{chosen}")
+            array: np.ndarray = f.get_tensor(chosen)
+            return array
+    except SafetensorError as exc:
+        raise ValueError(f"{name}: not a readable .safetensors file: {exc}") from None
 
 
 def materialize(spec: ArgSpec, resolve: Callable[[str], pathlib.Path],

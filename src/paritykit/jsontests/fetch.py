@@ -2,7 +2,9 @@
 
 A download lives at ``<artifact dir>/downloads/<key>/<file name>``, ``key`` a hash of the URL
 and the expected sha256: a changed URL or hash fetches again, the same pair reuses the file.
-Local paths are read in place (never copied); both are verified against ``sha256`` if given.
+Local paths are read in place (never copied); paths and ``file:`` URLs must lie under the
+directories the user named (:mod:`paritykit.jsontests.paths`), and only ``file:``, ``http:``
+and ``https:`` URLs are fetched. Every file is verified against ``sha256`` if given.
 """
 
 from __future__ import annotations
@@ -17,7 +19,11 @@ import urllib.request
 import filelock
 
 from paritykit.jsontests.definitions import DefinitionError
+from paritykit.jsontests.paths import PathPolicy, expand
 from paritykit.run.cache import cache_key
+
+#: URL schemes fetched over the network (``file:`` is checked against the path policy first).
+DOWNLOAD_SCHEMES = ("http", "https")
 
 
 def sha256_of(path: pathlib.Path) -> str:
@@ -38,32 +44,46 @@ def is_url(text: str) -> bool:
 class Fetcher:
     """Resolves paths against the external-file directory and downloads URLs into the cache.
 
-    ``where`` in each call is ``"file: $.json.path"``, used in every error message.
+    ``where`` in each call is ``"file: $.json.path"``, used in every error message. Reads are
+    confined by ``policy`` (default: the external-file directory only).
     """
 
-    def __init__(self, external_dir: pathlib.Path, artifact_dir: pathlib.Path) -> None:
+    def __init__(self, external_dir: pathlib.Path, artifact_dir: pathlib.Path,
+                 policy: PathPolicy | None = None) -> None:
         self.external_dir = external_dir
         self.root = artifact_dir / "downloads"
+        self.policy = policy or PathPolicy.of([external_dir])
 
-    def resolve(self, path: str) -> pathlib.Path:
-        """A path relative to the external-file directory (absolute paths are kept)."""
-        return self.external_dir / os.path.expanduser(path)
+    def resolve(self, path: str, where: str = "") -> pathlib.Path:
+        """A path relative to the external-file directory, checked against the policy."""
+        return self.policy.check(expand(self.external_dir, path), where, path)
 
     def fetch(self, url: str, sha256: str | None, where: str) -> pathlib.Path:
         """The local file for ``url`` (a URL or a path), verified against ``sha256``."""
         if not is_url(url):
-            path = self.resolve(url)
+            path = self.resolve(url, where)
             if not path.is_file():
-                raise DefinitionError(f"{where}: {path}: no such file")
+                what = "a directory, not a file" if path.is_dir() else "no such file"
+                raise DefinitionError(f"{where}: {path}: {what}")
             self._verify(path, sha256, where)
             return path
-        name = pathlib.PurePosixPath(urllib.parse.urlsplit(url).path).name or "download"
+        parts = urllib.parse.urlsplit(url)
+        source = url
+        if parts.scheme == "file":  # read the very file the policy checked (not one via cwd)
+            source = self.resolve(urllib.request.url2pathname(parts.path), where).as_uri()
+        elif parts.scheme not in DOWNLOAD_SCHEMES:
+            raise DefinitionError(f"{where}: {url}: unsupported URL scheme {parts.scheme!r}; "
+                                  f"expected a path, a file: URL or "
+                                  f"{', '.join(DOWNLOAD_SCHEMES)}")
+        name = pathlib.PurePosixPath(parts.path).name
+        if name in ("", ".", ".."):  # the name becomes a file under downloads/: keep it there
+            name = "download"
         entry = self.root / cache_key({"url": url, "sha256": (sha256 or "").lower()})
         target = entry / name
         entry.mkdir(parents=True, exist_ok=True)
         with filelock.FileLock(str(entry) + ".lock"):
             if not target.exists():
-                self._download(url, target, where)
+                self._download(source, target, where)
         self._verify(target, sha256, where, url)
         return target
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from paritykit.jsontests.definitions import DefinitionError, read_json, validate
+from paritykit.jsontests.paths import PathPolicy
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,17 @@ def module_file(reference: str, module_dir: pathlib.Path) -> pathlib.Path:
                             "(module references are relative to --module-directory)")
 
 
-def load_module(reference: str, module_dir: pathlib.Path, where: str) -> ModuleDefinition:
-    """Read and validate the module definition a test names (``where`` = ``file: $.modules[0]``)."""
+def load_module(reference: str, module_dir: pathlib.Path, where: str,
+                policy: PathPolicy | None = None) -> ModuleDefinition:
+    """Read and validate the module definition a test names (``where`` = ``file: $.modules[0]``).
+
+    ``policy`` confines the reference (default: to ``module_dir``).
+    """
     try:
         path = module_file(reference, module_dir)
     except FileNotFoundError as exc:
         raise DefinitionError(f"{where}: {exc}") from None
+    (policy or PathPolicy.of([module_dir])).check(path, where, reference)
     shown = str(path)
     data = read_json(path, shown)
     validate(data, "module", shown)

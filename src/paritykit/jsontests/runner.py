@@ -22,6 +22,7 @@ import numpy as np
 
 from paritykit.core.backend import Backend, Prepared
 from paritykit.core.compare import compare_outputs, message
+from paritykit.core.errors import code_failures
 from paritykit.core.result import Result, Status
 from paritykit.core.tolerance import Tolerance, default_tolerance
 from paritykit.jsontests.argspec import ArgSpec, materialize
@@ -35,12 +36,14 @@ from paritykit.jsontests.definitions import (
     DEFAULT_TIME_MARGIN,
     DefinitionError,
     TestDefinition,
+    WeightSpec,
     find_definitions,
     load_test,
     shown_path,
 )
 from paritykit.jsontests.fetch import Fetcher, sha256_of
 from paritykit.jsontests.modules import ModuleDefinition, backends_for, load_factory, load_module
+from paritykit.jsontests.paths import PathPolicy
 from paritykit.jsontests.runargs import RunArgs, parse_run_args
 from paritykit.jsontests.weights import apply_weights
 from paritykit.run.attempt import CacheSlot, Stage, fail, prepare
@@ -61,6 +64,14 @@ class JsonOptions:
     time_margin: float | None = None
     #: Time budget of one benchmark measurement (seconds).
     benchmark_budget_s: float = 1.0
+    #: Let definitions read files outside the three directories (``--allow-outside-paths``).
+    allow_outside_paths: bool = False
+
+    @property
+    def policy(self) -> PathPolicy:
+        """Where definitions may read: the test file, module and external-file directories."""
+        return PathPolicy.of([self.test_dir, self.module_dir, self.external_dir],
+                             self.allow_outside_paths)
 
 
 @dataclass(frozen=True)
@@ -85,32 +96,41 @@ class Entry:
 def collect(options: JsonOptions, candidates: Sequence[str]) -> list[Entry]:
     """Every definition under the test directory × each candidate backend taking its module.
 
-    A file that fails to load becomes one Entry with ``error`` set (the others still run).
+    A file that fails to load, for whatever reason, becomes one Entry with ``error`` set (the
+    others still run).
     """
     entries: list[Entry] = []
     for path in find_definitions(options.test_dir):
         shown = shown_path(path)
         try:
-            definition = load_test(path, shown)
-            key = "module" if "module" in definition.raw else "modules"
-            if len(definition.modules) != 1:
-                raise DefinitionError(f"{shown}: $.{key}: {len(definition.modules)} modules "
-                                      "given; paritykit runs exactly one module per test")
-            module = load_module(definition.modules[0], options.module_dir,
-                                 f"{shown}: $.{key}[0]")
+            entries.extend(_entries(path, shown, options, candidates))
         except DefinitionError as exc:
             entries.append(Entry(shown, path.stem, None, error=str(exc)))
-            continue
-        markers = (definition.type, *definition.markers)
-        backends = backends_for(module, candidates)
-        if not backends:
-            entries.append(Entry(shown, definition.name, None, definition, module,
-                                 skip=f"no selected backend takes {module.kind} modules "
-                                      f"(selected: {', '.join(candidates) or 'none'})",
-                                 markers=markers))
-        entries.extend(Entry(shown, definition.name, b, definition, module, markers=markers)
-                       for b in backends)
+        except code_failures() as exc:  # a bug of ours or a library's: still this file's alone
+            failed = fail(Result(path.stem, "-", Status.RUN_ERROR, base=shown), Stage.SETUP, exc)
+            entries.append(Entry(shown, path.stem, None, error=f"{failed.message} (in {shown})"))
     return entries
+
+
+def _entries(path: pathlib.Path, shown: str, options: JsonOptions,
+             candidates: Sequence[str]) -> list[Entry]:
+    """The entries of one definition file (a DefinitionError when it does not load)."""
+    definition = load_test(path, shown)
+    key = "module" if "module" in definition.raw else "modules"
+    if len(definition.modules) != 1:
+        raise DefinitionError(f"{shown}: $.{key}: {len(definition.modules)} modules "
+                              "given; paritykit runs exactly one module per test")
+    module = load_module(definition.modules[0], options.module_dir, f"{shown}: $.{key}[0]",
+                         options.policy)
+    markers = (definition.type, *definition.markers)
+    backends = backends_for(module, candidates)
+    if not backends:
+        return [Entry(shown, definition.name, None, definition, module,
+                      skip=f"no selected backend takes {module.kind} modules "
+                           f"(selected: {', '.join(candidates) or 'none'})",
+                      markers=markers)]
+    return [Entry(shown, definition.name, b, definition, module, markers=markers)
+            for b in backends]
 
 
 def entry_task(entry: Entry, options: JsonOptions, repro: str = "") -> CallTask:
@@ -139,17 +159,21 @@ def run_entry(entry: Entry, options: JsonOptions) -> Result:
         _set(result, Status.RUN_ERROR, str(exc))
     except _Stage as stage:
         fail(result, stage.stage, stage.__cause__ or stage)
+        if stage.where:
+            result.message += f" (in {stage.where})"
     result.total_s = time.perf_counter() - start
     return result
 
 
 class _Stage(Exception):
-    """Wraps a backend exception with the stage it happened in (classified by
+    """Wraps an exception of a backend or of the definition's own code with the stage it
+    happened in and, for loading, the ``file: $.field`` that led there (classified by
     :func:`paritykit.run.attempt.fail`, like on every other route)."""
 
-    def __init__(self, stage: Stage) -> None:
+    def __init__(self, stage: Stage, where: str = "") -> None:
         super().__init__(stage.phrase)
         self.stage = stage
+        self.where = where
 
 
 def _set(result: Result, status: Status, text: str) -> Result:
@@ -157,13 +181,29 @@ def _set(result: Result, status: Status, text: str) -> Result:
     return result
 
 
-def _stage(stage: Stage, fn: Callable[[], Any]) -> Any:
+def _stage(stage: Stage, fn: Callable[[], Any], where: str = "") -> Any:
+    """``fn()``; what it raises (SystemExit from a factory's ``sys.exit()`` included) becomes a
+    failure of this entry in ``stage``, never the end of the run."""
     try:
         return fn()
     except DefinitionError:
         raise
-    except Exception as exc:
-        raise _Stage(stage) from exc
+    except code_failures() as exc:
+        raise _Stage(stage, where) from _explained(exc)
+
+
+_SILENT = {SystemExit: "sys.exit() was called", KeyboardInterrupt: "raised by the code"}
+
+
+def _explained(exc: BaseException) -> BaseException:
+    # sys.exit() and a bare KeyboardInterrupt have no message; say what happened rather than
+    # print "SystemExit: ".
+    said = _SILENT.get(type(exc))
+    if said is None or str(exc):
+        return exc
+    explained = type(exc)(said)
+    explained.__context__ = exc
+    return explained
 
 
 def _arrays(specs: Sequence[ArgSpec], definition: TestDefinition,
@@ -172,8 +212,10 @@ def _arrays(specs: Sequence[ArgSpec], definition: TestDefinition,
     for spec in specs:
         try:
             arrays.append(materialize(spec, fetcher.resolve, fetcher.fetch))
-        except (ValueError, FileNotFoundError) as exc:
+        except (ValueError, OSError, DefinitionError) as exc:
             text = str(exc)
+            if text.startswith(definition.file):  # already names the file and field
+                raise
             where = "" if text.startswith(spec.path) else f"{spec.path}: "
             raise DefinitionError(f"{definition.file}: {where}{text}") from None
     return arrays
@@ -186,8 +228,9 @@ def _run(result: Result, definition: TestDefinition, module: ModuleDefinition,
         _set(result, Status.SKIPPED, f"run_args --device={run_args.device}: not on this machine "
                                      "(paritykit runs JSON tests on the CPU)")
         return
-    fetcher = Fetcher(options.external_dir, options.artifact_dir)
-    inputs = _arrays(definition.inputs, definition, fetcher)
+    fetcher = Fetcher(options.external_dir, options.artifact_dir, options.policy)
+    inputs = _stage(Stage.SETUP, lambda: _arrays(definition.inputs, definition, fetcher),
+                    definition.file)
     if module.kind == "torch" and not inputs:
         raise DefinitionError(f"{definition.file}: $.inputs: a test of a torch module needs "
                               "inputs (they are the example inputs of its export)")
@@ -211,7 +254,8 @@ def _load(result: Result, definition: TestDefinition, module: ModuleDefinition,
         if definition.weights:
             raise DefinitionError(f"{definition.file}: $.weights: weights are supported for "
                                   f"torch modules only; {module.name} is an {module.kind} file")
-        path = fetcher.fetch(module.source, module.sha256, f"{module.file}: $.{module.kind}")
+        path = _stage(Stage.SETUP, lambda: fetcher.fetch(
+            module.source, module.sha256, f"{module.file}: $.{module.kind}"), module.file)
         flags = module.compiler_flags if iree else ()
         runtime = {"driver": run_args.iree_driver, "function": run_args.function or ""} \
             if iree else {}
@@ -220,9 +264,9 @@ def _load(result: Result, definition: TestDefinition, module: ModuleDefinition,
             cache, backend, module.kind, path, key, flags, runtime))
         result.cache = loaded.cache
         return loaded.prepared
-    model = load_factory(module, options.module_dir)
-    weights = [apply_weights(model, w, definition.file, fetcher.fetch)
-               for w in definition.weights]
+    model = _stage(Stage.SETUP, lambda: load_factory(module, options.module_dir),
+                   f"{module.file}: $.torch")
+    weights = [_weight(model, w, definition.file, fetcher) for w in definition.weights]
     import torch
 
     from paritykit.core.program import Program
@@ -241,6 +285,13 @@ def _load(result: Result, definition: TestDefinition, module: ModuleDefinition,
     prepared: Prepared = _stage(Stage.PREPARE, lambda: prepare(backend, program, workdir,
                                                                 result, slot))
     return prepared
+
+
+def _weight(model: Any, spec: WeightSpec, file: str, fetcher: Fetcher) -> str:
+    """One weightspec applied to ``model`` (its failure names ``file: $.weights[i]``)."""
+    origin: str = _stage(Stage.SETUP, lambda: apply_weights(model, spec, file, fetcher.fetch),
+                         f"{file}: {spec.path}")
+    return origin
 
 
 def _retype(outputs: list[np.ndarray], expected: list[np.ndarray]) -> list[np.ndarray]:
@@ -267,7 +318,8 @@ def _tolerance(definition: TestDefinition) -> Callable[[str], Tolerance]:
 
 def _quality(result: Result, definition: TestDefinition, prepared: Prepared,
              inputs: list[np.ndarray], fetcher: Fetcher, options: JsonOptions) -> None:
-    expected = _arrays(definition.expected_outputs, definition, fetcher)
+    expected = _stage(Stage.SETUP, lambda: _arrays(definition.expected_outputs, definition,
+                                                   fetcher), definition.file)
     start = time.perf_counter()
     outputs = _stage(Stage.RUN, lambda: prepared.run(inputs))
     result.run_s = time.perf_counter() - start

@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from paritykit.jsontests.argspec import stored_dtype
 from paritykit.jsontests.definitions import DefinitionError, WeightSpec
+from paritykit.jsontests.limits import check_size
 
 
 def random_state(model: Any, seed: int) -> dict[str, np.ndarray]:
@@ -40,21 +42,45 @@ def random_state(model: Any, seed: int) -> dict[str, np.ndarray]:
 
 
 def read_state(path: pathlib.Path, where: str) -> dict[str, np.ndarray]:
-    """Tensors of a ``.safetensors``, ``.npz`` or torch (``.pt``/``.pth``/``.bin``) file."""
-    if path.suffix == ".safetensors":
-        from safetensors.numpy import load_file
+    """Tensors of a ``.safetensors``, ``.npz`` or torch (``.pt``/``.pth``/``.bin``) file.
 
-        return dict(load_file(str(path)))
-    if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+    A file that cannot be read, or a ``.safetensors`` tensor over the size limits
+    (:mod:`paritykit.jsontests.limits`, checked from the header first), is a DefinitionError
+    naming ``where``.
+    """
+    try:
+        if path.suffix == ".safetensors":
+            return _safetensors_state(path, where)
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as data:
+                return {k: data[k] for k in data.files}
+        return _torch_state(path, where)
+    except DefinitionError:
+        raise
+    except Exception as exc:  # each format raises its own kinds for a file it cannot read
+        raise DefinitionError(f"{where}: {path.name} is not a readable weights file "
+                              f"(.safetensors, .npz, .pt): {type(exc).__name__}: {exc}") from None
+
+
+def _safetensors_state(path: pathlib.Path, where: str) -> dict[str, np.ndarray]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), "np") as f:
+        names = f.keys()  # a safe_open handle is not iterable
+        for name in names:
+            part = f.get_slice(name)
+            try:
+                check_size(part.get_shape(), stored_dtype(part.get_dtype()),
+                           f"{path.name}#{name}")
+            except ValueError as exc:
+                raise DefinitionError(f"{where}: {exc}") from None
+        return {name: f.get_tensor(name) for name in names}
+
+
+def _torch_state(path: pathlib.Path, where: str) -> dict[str, np.ndarray]:
     import torch
 
-    try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many kinds for a file it cannot read
-        raise DefinitionError(f"{where}: {path.name} is not a readable weights file "
-                              f"(.safetensors, .npz, .pt): {exc}") from None
+    loaded = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(loaded, dict):
         raise DefinitionError(f"{where}: {path.name} holds {type(loaded).__name__}, "
                               "expected a state dict")

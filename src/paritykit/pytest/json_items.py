@@ -6,8 +6,9 @@ one item per definition × backend that takes its module, with the id
 type (``quality`` / ``benchmark`` / ``compstat``), the definition's ``markers`` and the backend
 name are markers, so ``-m "cpu and benchmark"`` works. A definition that fails to load is one
 failing item ``<file>::<name>`` whose message names the file, the field's JSON path and what
-was expected; the other files still run. Backends: ``--parity-backend`` (default every
-available one).
+was expected; the other files still run. Every item, failing or not, is reported under its own
+id (never "test session"). Backends: ``--parity-backend`` (default every available one).
+Definitions read files only under the three directories unless ``--allow-outside-paths``.
 
 Example::
 
@@ -50,6 +51,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("--benchmark-margin", type=float, default=None, metavar="FRACTION",
         help="a benchmark fails when its median exceeds golden_time_ms by more than this "
              "(default: the definition's time_margin, else 0.2 = +20%%)")
+    add("--allow-outside-paths", action="store_true", default=False,
+        help="let test definitions read files outside the test file, module and external-file "
+             "directories (absolute paths, ../, ~, file: URLs)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -74,7 +78,8 @@ def pytest_configure(config: pytest.Config) -> None:
         test_dir=test_path, module_dir=dirs["--module-directory"],
         external_dir=dirs["--external-file-directory"],
         artifact_dir=pathlib.Path(config.getoption("artifact_directory")),
-        force_recompile=bool(config.getoption("force_recompile")), time_margin=margin)
+        force_recompile=bool(config.getoption("force_recompile")), time_margin=margin,
+        allow_outside_paths=bool(config.getoption("allow_outside_paths")))
 
 
 class JsonFile(pytest.File):
@@ -115,6 +120,12 @@ class JsonItem(pytest.Item):
         if result.status.failed:
             raise JsonTestFailure(f"{result.status.value}: {result.message}")
 
+    def reportinfo(self) -> tuple[pathlib.Path, None, str]:
+        """The entry's id (``stem[backend]``) as the item's headline; pytest's default for an
+        item without a Python location is "test session". It must be the tail of the node id:
+        ``-v`` prints the node id with it."""
+        return self.path, None, self.entry.id
+
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> str:
         """The result's message alone (no traceback) for a JSON test failure."""
@@ -133,6 +144,8 @@ def _repro(config: pytest.Config, backend: str) -> str:
         value = config.getoption(flag.lstrip("-").replace("-", "_"))
         if value:
             argv += [flag, value]
+    if config.getoption("allow_outside_paths"):
+        argv.append("--allow-outside-paths")
     plugins = config.getoption("parity_plugin")
     return shlex.join([*argv, *(a for p in plugins for a in ("-p", p))])
 
