@@ -12,7 +12,13 @@ from conftest import HARNESS_BACKENDS, read_report
 from paritykit.cli.main import main
 from paritykit.core.cases import CASES
 from paritykit.core.errors import ParityError
-from paritykit.core.expectations import BUILTIN_DIR, Expectations, ExpectationSet, update
+from paritykit.core.expectations import (
+    BUILTIN_DIR,
+    SCHEMA,
+    Expectations,
+    ExpectationSet,
+    update,
+)
 from paritykit.core.registry import BACKENDS
 from paritykit.core.result import Result, Status
 from paritykit.run.plan import build_plan
@@ -104,6 +110,117 @@ def test_bad_files_name_the_file_and_the_key(tmp_path: pathlib.Path, text: str,
     with pytest.raises(ParityError) as err:
         ExpectationSet.load([tmp_path], builtin=False)
     assert str(path) in str(err.value) and where in str(err.value)
+
+
+@pytest.mark.parametrize(("text", "fragments"), [
+    # A bad `strict` value or an unknown key used to be reported as "needs a non-empty reason".
+    ('[xfail]\nrelu = { reason = "x", strict = "yes" }\n',
+     ("xfail.relu.strict", "'yes'", "true or false")),
+    ('[xfail]\nrelu = { reason = "x", strict = 3 }\n', ("xfail.relu.strict", "3", "true or false")),
+    ('[xfail]\nrelu = { reason = "x", stict = false }\n',
+     ("xfail.relu", "unknown key 'stict'", "reason, strict")),
+    ('[xfail]\nrelu = { reason = 3 }\n', ("xfail.relu.reason", "non-empty reason")),
+    ('[xfail]\nrelu = [1, 2]\n', ("xfail.relu", "a reason string or a table", "array")),
+    ('[skip]\nrelu = { reason = "x" }\n', ("skip.relu", "a reason string", "table")),
+    ('[skip]\nrelu = { reason = "x", strict = false }\n', ("skip.relu", "a reason string")),
+    ('xfail = 3\n', ("xfail", "must be a table", "integer")),
+    ('xfail = "relu"\n', ("xfail", "must be a table", "string")),
+    ('backend = 3\n', ("backend", "must be a non-empty string", "integer")),
+    ('backend = ""\n', ("backend", "")),
+    ('[xfail]\n"" = "x"\n', ("xfail", "empty pattern")),
+    ('[xfail]\n"  " = "x"\n', ("xfail", "'  '", "empty pattern")),
+    ('[xfail]\nrelu = "x"\n[xfail_extra]\nrelu = "x"\n',
+     ("xfail_extra", "unknown table", "backend, xfail, skip")),
+])
+def test_entry_errors_name_the_real_problem(tmp_path: pathlib.Path, text: str,
+                                            fragments: tuple[str, ...]) -> None:
+    path = tmp_path / "torch.toml"
+    path.write_text(text)
+    with pytest.raises(ParityError) as err:
+        ExpectationSet.load([tmp_path], builtin=False)
+    message = str(err.value)
+    assert message.startswith(f"{path}: ")
+    for fragment in fragments:
+        assert fragment in message, message
+    if "reason" not in fragments[-1]:
+        assert "needs a non-empty reason" not in message
+
+
+@pytest.mark.parametrize(("raw", "fragment"), [
+    (b'[xfail]\nrelu = "caf\xe9"\n', "not UTF-8"),
+    (b"\xff\xfe[\x00x\x00", "not UTF-8"),
+    (b"a = " + b"[" * 100_000, "nested too deeply"),
+    (b"a = " + b"{b = " * 100_000, "nested too deeply"),
+])
+def test_unreadable_files_are_errors_naming_the_file(tmp_path: pathlib.Path, raw: bytes,
+                                                     fragment: str) -> None:
+    path = tmp_path / "torch.toml"
+    path.write_bytes(raw)
+    with pytest.raises(ParityError) as err:
+        ExpectationSet.load([tmp_path], builtin=False)
+    assert str(err.value).startswith(f"{path}: ") and fragment in str(err.value)
+
+
+def test_a_file_given_as_the_directory_is_named(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "torch.toml"
+    path.write_text('[xfail]\nrelu = "x"\n')
+    with pytest.raises(ParityError, match="is a file") as err:
+        ExpectationSet.load([path], builtin=False)
+    assert str(path) in str(err.value)
+
+
+def test_cli_reports_a_non_utf8_expectations_file_with_exit_2(
+        tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    (exp / "torch.toml").write_bytes(b'[xfail]\nrelu = "caf\xe9"\n')
+    code = main(["run", "-b", "torch", "-k", "relu", "--expectations", str(exp),
+                 "--artifact-dir", str(tmp_path / "out"), "--no-cache"])
+    captured = capsys.readouterr()
+    assert code == 2 and "Traceback" not in captured.out + captured.err
+    [line] = captured.err.strip().splitlines()
+    assert line.startswith(f"parity: error: {exp / 'torch.toml'}: not UTF-8")
+
+
+def test_pytest_plugin_reports_a_bad_expectations_file_as_a_usage_error(
+        tmp_path: pathlib.Path) -> None:
+    import subprocess
+    import sys
+
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    (exp / "torch.toml").write_bytes(b'[xfail]\nrelu = "caf\xe9"\n')
+    (tmp_path / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--parity-backend", "torch",
+         "--parity-cases", "relu", "--parity-expectations", "exp",
+         "--parity-artifact-dir", "out", "test_nothing.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    output = done.stdout + done.stderr
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, output
+    assert "INTERNALERROR" not in output and "Traceback" not in output
+    assert "torch.toml: not UTF-8" in output
+
+
+def test_the_schema_agrees_with_the_checks() -> None:
+    """SCHEMA (for editors and other tools) refuses what from_data refuses, and no more."""
+    from paritykit.files.jsonfile import schema_errors
+
+    samples: list[Any] = [
+        {}, {"backend": "b"}, {"backend": 3}, {"xfail": {"a": "x"}}, {"xfail": {"a": ""}},
+        {"xfail": {"a": " "}}, {"xfail": {"a": {"reason": "x", "strict": False}}},
+        {"xfail": {"a": {"reason": "x", "strict": "no"}}}, {"xfail": {"a": {"strict": True}}},
+        {"xfail": {"a": {"reason": "x", "other": 1}}}, {"xfail": {"": "x"}}, {"skip": {"a": "x"}},
+        {"skip": {"a": {"reason": "x"}}}, {"skip": []}, {"xpass": {}}, {"xfail": {"a": 3}},
+        {"xfail": {" ": "x"}}, {"backend": ""},
+    ]
+    for data in samples:
+        try:
+            Expectations.from_data(data, "b", "b.toml")
+            refused = False
+        except ParityError:
+            refused = True
+        assert refused == bool(schema_errors(data, SCHEMA)), data
 
 
 def test_stale_patterns_and_unknown_backends_are_warned() -> None:

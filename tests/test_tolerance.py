@@ -241,9 +241,11 @@ def test_atol_and_rtol_are_resolved_independently_with_both_sources_named() -> N
         ({"rules": [{"atol": True, "reason": "r"}]}, "$.rules[0].atol", "not of type 'number'"),
         ({"rules": [{"atol": -1, "reason": "r"}]}, "$.rules[0].atol", "minimum"),
         ({"rules": [{"atol": 1, "reason": "r", "bakend": "x"}]}, "$.rules[0]", "'bakend'"),
-        # Neither atol nor rtol: jsonschema's generic anyOf message, but at the right path.
-        ({"rules": [{"backend": "x", "reason": "r"}]}, "$.rules[0]", "not valid under any"),
-        ({"rules": [{"atol": 1, "reason": ""}]}, "$.rules[0].reason", "should be non-empty"),
+        # Neither atol nor rtol: says what is missing (not jsonschema's generic anyOf text).
+        ({"rules": [{"backend": "x", "reason": "r"}]}, "$.rules[0]", "rule 0 needs atol or rtol"),
+        ({"rules": [{"atol": 1, "reason": "r"}, {"test": "t", "reason": "r"}]}, "$.rules[1]",
+         "rule 1 needs atol or rtol"),
+        ({"rules": [{"atol": 1, "reason": ""}]}, "$.rules[0].reason", "non-empty reason"),
         ({"rules": [{"atol": 1, "reason": "r"}, {"rtol": "x", "reason": "r"}]},
          "$.rules[1].rtol", "not of type 'number'"),
         ({"default": {"atol": "x"}}, "$.default.atol", "not of type 'number'"),
@@ -441,3 +443,147 @@ def test_a_tighter_higher_precedence_override_turns_it_back_into_a_mismatch(
     assert reason in result.tolerance_source
     assert label in result.message
     assert reason in result.message
+
+
+# ------------------------------------------------------------ limits, dtypes and patterns (#12)
+
+def _raw(tmp_path: pathlib.Path, text: str | bytes) -> pathlib.Path:
+    path = tmp_path / "tolerances.json"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "literal"),
+    [
+        ('{"rules": [{"atol": NaN, "reason": "r"}]}', "$.rules[0].atol", "NaN"),
+        ('{"rules": [{"rtol": Infinity, "reason": "r"}]}', "$.rules[0].rtol", "Infinity"),
+        ('{"rules": [{"rtol": -Infinity, "reason": "r"}]}', "$.rules[0].rtol", "-Infinity"),
+        ('{"default": {"atol": 1e400}}', "$.default.atol", "1e400"),
+        ('{"rules": [{"atol": 1, "reason": "r"}, {"atol": 1e999, "reason": "r"}]}',
+         "$.rules[1].atol", "1e999"),
+        ('{"rules": [{"atol": 1, "reason": "NaN, Infinity", "test": "x"}], "default": '
+         '{"rtol": -1.5E+309}}', "$.default.rtol", "-1.5E+309"),
+    ],
+)
+def test_non_finite_numbers_are_refused_with_the_json_path(
+    tmp_path: pathlib.Path, text: str, where: str, literal: str
+) -> None:
+    path = _raw(tmp_path, text)
+    with pytest.raises(ParityError) as info:
+        ToleranceRules.load(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: {where}: {literal} is not a finite number")
+    assert "finite" in message and "\n" not in message
+
+
+def test_the_shared_json_reader_refuses_non_finite_numbers(tmp_path: pathlib.Path) -> None:
+    from paritykit.files.jsonfile import read_json
+
+    path = _raw(tmp_path, '{"a": [1, 2, {"b": NaN}]}')
+    with pytest.raises(ParityError, match=r"\$\.a\[2\]\.b: NaN is not a finite number"):
+        read_json(path)
+    assert read_json(_raw(tmp_path, '{"reason": "NaN", "x": 1e308, "y": -0.0}')) == {
+        "reason": "NaN", "x": 1e308, "y": -0.0}
+
+
+@pytest.mark.parametrize(
+    ("rule", "where", "fragments"),
+    [
+        ({"atol": 1e7}, "$.rules[0].atol", ("1e7", "maximum", "atol", "0 to 1e6")),
+        ({"rtol": 11}, "$.rules[0].rtol", ("maximum", "rtol", "0 to 10")),
+        ({"atol": 10**400}, "$.rules[0].atol", ("maximum", "0 to 1e6")),
+        ({"dtype": "flaot32", "atol": 1}, "$.rules[0].dtype",
+         ("'flaot32'", "no dtype", "float32", "bfloat16", "*")),
+        ({"dtype": "float8*", "atol": 1}, "$.rules[0].dtype", ("'float8*'", "no dtype")),
+        ({"backend": "inductor,mlx", "atol": 1}, "$.rules[0].backend", ("'inductor,mlx'", "one")),
+        ({"backend": " inductor", "atol": 1}, "$.rules[0].backend", ("' inductor'",)),
+        ({"test": "  ", "atol": 1}, "$.rules[0].test", ("'  '",)),
+        ({"test": "relu\n", "atol": 1}, "$.rules[0].test", ("white space",)),
+        ({"atol": 1, "reason": "   "}, "$.rules[0].reason", ("non-empty reason",)),
+        ({"atol": 1, "oracle": 2}, "$.rules[0]", ("'oracle'", "allowed", "backend, test")),
+    ],
+)
+def test_limits_dtypes_and_patterns_are_checked(
+    tmp_path: pathlib.Path, rule: dict[str, Any], where: str, fragments: tuple[str, ...]
+) -> None:
+    path = _write(tmp_path, {"rules": [{"reason": "r", **rule}]})
+    with pytest.raises(ParityError) as info:
+        ToleranceRules.load(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: {where}: ")
+    for fragment in fragments:
+        assert fragment in message
+
+
+def test_known_dtypes_patterns_and_the_limits_themselves_are_accepted(
+    tmp_path: pathlib.Path,
+) -> None:
+    rules = ToleranceRules.load(_write(tmp_path, {"default": {"atol": 1e6, "rtol": 10}, "rules": [
+        {"dtype": "float32", "atol": 0, "reason": "r"},
+        {"dtype": "float*", "rtol": 10, "reason": "r"},
+        {"dtype": "int64", "backend": "fake-*", "test": "model:mlp:fc 1[0]", "atol": 1e6,
+         "reason": "r"},
+    ]}))
+    assert [r.dtype for r in rules.rules] == ["float32", "float*", "int64"]
+
+
+def test_a_non_utf8_tolerances_file_names_the_file(tmp_path: pathlib.Path) -> None:
+    path = _raw(tmp_path, b'{"rules": [{"atol": 1, "reason": "caf\xe9"}]}')
+    with pytest.raises(ParityError) as info:
+        ToleranceRules.load(path)
+    assert str(path) in str(info.value) and "UTF-8" in str(info.value)
+
+
+def test_a_deeply_nested_tolerances_file_is_an_error_naming_the_file(
+    tmp_path: pathlib.Path,
+) -> None:
+    path = _raw(tmp_path, '{"rules": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(ParityError) as info:
+        ToleranceRules.load(path)
+    assert str(path) in str(info.value) and "nested" in str(info.value)
+
+
+def test_an_integer_with_too_many_digits_is_an_error_naming_the_file(
+    tmp_path: pathlib.Path,
+) -> None:
+    path = _raw(tmp_path, '{"default": {"atol": ' + "9" * 5000 + "}}")
+    with pytest.raises(ParityError) as info:
+        ToleranceRules.load(path)
+    assert str(path) in str(info.value)
+
+
+def test_cli_refuses_an_infinite_tolerance_with_exit_2(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before #12 an Infinity atol passed every error: `parity run` exited 0.
+    monkeypatch.setenv("COLUMNS", "1000")
+    from paritykit.cli.main import main
+
+    path = _raw(tmp_path, '{"default": {"atol": Infinity}}')
+    code = main(["run", "-b", "torch", "-k", "relu", "--tolerances", str(path),
+                 "--artifact-dir", str(tmp_path / "out"), "--no-cache"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "Traceback" not in captured.out + captured.err
+    [line] = captured.err.strip().splitlines()
+    assert line.startswith("parity: error: ") and str(path) in line and "$.default.atol" in line
+
+
+def test_pytest_plugin_reports_a_bad_tolerances_file_as_a_usage_error(
+    tmp_path: pathlib.Path,
+) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    _raw(tmp_path, '{"rules": [{"atol": NaN, "reason": "r"}]}')
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--parity-backend", "torch",
+         "--parity-cases", "relu", "--parity-tolerances", "tolerances.json",
+         "--parity-artifact-dir", "out", "test_nothing.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    output = done.stdout + done.stderr
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, output
+    assert "INTERNALERROR" not in output and "Traceback" not in output
+    assert "tolerances.json: $.rules[0].atol: NaN is not a finite number" in output

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime
 import fnmatch
+import json
 import pathlib
 import re
 import tomllib
@@ -34,7 +35,6 @@ from typing import Any
 
 from paritykit.core.errors import ParityError
 from paritykit.core.result import Result, Status
-from paritykit.files.jsonfile import schema_errors
 
 BUILTIN_DIR = pathlib.Path(__file__).parents[1] / "builtin_expectations"
 """Where the expectations shipped for the built-in backends live."""
@@ -47,16 +47,91 @@ _ENTRY = {
          "properties": {"reason": _REASON, "strict": {"type": "boolean"}}},
     ]
 }
+_PATTERN = {"pattern": r"\S"}
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "backend": {"type": "string"},
-        "xfail": {"type": "object", "additionalProperties": _ENTRY},
-        "skip": {"type": "object", "additionalProperties": _REASON},
+        "backend": {"type": "string", "minLength": 1},
+        "xfail": {"type": "object", "propertyNames": _PATTERN, "additionalProperties": _ENTRY},
+        "skip": {"type": "object", "propertyNames": _PATTERN, "additionalProperties": _REASON},
     },
 }
-"""JSON Schema of one expectations file (after TOML parsing)."""
+"""JSON Schema of one expectations file (after TOML parsing); :meth:`Expectations.from_data`
+refuses exactly what it refuses, with a message that names the key and what is allowed."""
+
+_TABLES = ("backend", "xfail", "skip")
+_ENTRY_KEYS = ("reason", "strict")
+
+
+def _kind(value: Any) -> str:
+    """The TOML name of a value's type, for messages."""
+    for types, name in ((bool, "boolean"), (str, "string"), (int, "integer"), (float, "float"),
+                        (dict, "table"), (list, "array")):
+        if isinstance(value, types):
+            return name
+    return "date/time" if isinstance(value, datetime.date | datetime.time) else type(value).__name__
+
+
+def _toml_key(key: str) -> str:
+    """``relu``, or ``"a.b"`` where the key is not a bare TOML key."""
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+
+
+def _key(table: str, key: str) -> str:
+    """``xfail.relu`` / ``xfail."a.b"``: where an entry is, for messages."""
+    return f"{table}.{_toml_key(key)}"
+
+
+def _problem(data: Any) -> str | None:
+    """The first way ``data`` breaks :data:`SCHEMA`: ``where: what is wrong; what is allowed``."""
+    if not isinstance(data, dict):
+        return f"(top level): must be a table, got {_kind(data)}"
+    for name in data:
+        if name not in _TABLES:
+            return f"{name}: unknown table or key; allowed: {', '.join(_TABLES)}"
+    backend = data.get("backend", "x")
+    if not isinstance(backend, str) or not backend:
+        return (f"backend: must be a non-empty string naming the backend (the file name "
+                f"without .toml), got {_kind(backend)} {backend!r}")
+    for table in ("skip", "xfail"):
+        entries = data.get(table, {})
+        if not isinstance(entries, dict):
+            return (f"{table}: must be a table of `case = \"reason\"` entries ([{table}]), "
+                    f"got {_kind(entries)}")
+        for pattern, value in entries.items():
+            problem = _entry_problem(table, pattern, value)
+            if problem:
+                return problem
+    return None
+
+
+def _entry_problem(table: str, pattern: str, value: Any) -> str | None:
+    where = _key(table, pattern)
+    if not pattern.strip():
+        return f"{table}: {pattern!r} is an empty pattern; keys are case ids or * patterns"
+    needs = f"{where}: needs a non-empty reason: `{_toml_key(pattern)} = \"why it fails\"`"
+    if isinstance(value, str):
+        return None if value.strip() else needs
+    if table == "skip":
+        return (f"{where}: must be a reason string (skip entries take nothing else), "
+                f"got {_kind(value)}")
+    if not isinstance(value, dict):
+        return (f"{where}: must be a reason string or a table "
+                f"{{ reason = \"...\", strict = false }}, got {_kind(value)} {value!r}")
+    unknown = [k for k in value if k not in _ENTRY_KEYS]
+    if unknown:
+        return f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(_ENTRY_KEYS)}"
+    if "reason" not in value:
+        return f"{needs[:-1]} or {{ reason = \"why\", strict = false }}`"
+    reason = value["reason"]
+    if not isinstance(reason, str) or not reason.strip():
+        return (f"{where}.reason: needs a non-empty reason (a string), "
+                f"got {_kind(reason)} {reason!r}")
+    strict = value.get("strict", True)
+    if not isinstance(strict, bool):
+        return f"{where}.strict: must be true or false, got {_kind(strict)} {strict!r}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -84,13 +159,9 @@ class Expectations:
     @classmethod
     def from_data(cls, data: Any, backend: str, path: str) -> Expectations:
         """Validate parsed TOML; errors name the file, the key and what is expected."""
-        errors = schema_errors(data, SCHEMA)
-        if errors:
-            err = errors[0]
-            where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
-            hint = ("every entry needs a non-empty reason: `case = \"why it fails\"`"
-                    if err.validator in ("oneOf", "minLength", "pattern", "type") else err.message)
-            raise ParityError(f"{path}: {where}: {hint}")
+        problem = _problem(data)
+        if problem:
+            raise ParityError(f"{path}: {problem}")
         declared = data.get("backend", backend)
         if declared != backend:
             raise ParityError(f"{path}: backend = {declared!r} but the file is named for "
@@ -107,11 +178,20 @@ class Expectations:
     def load(cls, path: pathlib.Path) -> Expectations:
         """Read ``<backend>.toml``."""
         try:
-            data = tomllib.loads(path.read_text())
+            raw = path.read_bytes()
         except OSError as exc:
             raise ParityError(f"{path}: cannot be read: {exc}") from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ParityError(f"{path}: not UTF-8 text: byte {raw[exc.start]:#04x} at offset "
+                              f"{exc.start} ({exc.reason}); save the file as UTF-8") from None
+        try:
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ParityError(f"{path}: not valid TOML: {exc}") from None
+        except RecursionError:
+            raise ParityError(f"{path}: not valid TOML: nested too deeply") from None
         return cls.from_data(data, path.stem, str(path))
 
     def match(self, case_id: str, kind: str | None = None) -> Entry | None:
@@ -139,6 +219,9 @@ class ExpectationSet:
         found: dict[str, Expectations] = {}
         dirs = [BUILTIN_DIR] if builtin else []
         for d in [*dirs, *map(pathlib.Path, directories)]:
+            if d is not BUILTIN_DIR and d.is_file():
+                raise ParityError(f"--expectations {d}: is a file; give the directory that "
+                                  "holds the BACKEND.toml files")
             if d is not BUILTIN_DIR and not d.is_dir():
                 raise ParityError(f"--expectations {d}: no such directory")
             for path in sorted(d.glob("*.toml")):

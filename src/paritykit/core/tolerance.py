@@ -22,7 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from paritykit.files.jsonfile import check_schema, read_json
+import jsonschema
+
+from paritykit.core.errors import ParityError
+from paritykit.files.jsonfile import check_schema, json_path, read_json
 
 #: (atol, rtol) per dtype, as ``torch.testing.assert_close`` uses them.
 DEFAULTS: dict[str, tuple[float, float]] = {
@@ -74,7 +77,16 @@ def default_tolerance(dtype: str) -> Tolerance:
     return Tolerance(atol, rtol, f"{dtype} default")
 
 
-_NUMBER = {"type": "number", "minimum": 0}
+#: The largest ``atol`` / ``rtol`` a rules file may set. Beyond them a "tolerance" passes every
+#: plausible error (``atol`` 1e6 already hides any activation-sized value; ``rtol`` 10 accepts
+#: anything within ten times the expected magnitude), so a larger value is taken for a typo.
+ATOL_MAX = 1e6
+RTOL_MAX = 10.0
+_LIMITS = {"atol": ATOL_MAX, "rtol": RTOL_MAX}
+
+_NO_CONTROL = r"[^\x00-\x1f\x7f]"
+_VISIBLE = r"[^\s\x00-\x1f\x7f]"
+_REASON = {"type": "string", "pattern": r"\S"}
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -82,7 +94,11 @@ SCHEMA: dict[str, Any] = {
         "default": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {"atol": _NUMBER, "rtol": _NUMBER, "reason": {"type": "string"}},
+            "properties": {
+                "atol": {"type": "number", "minimum": 0, "maximum": ATOL_MAX},
+                "rtol": {"type": "number", "minimum": 0, "maximum": RTOL_MAX},
+                "reason": {"type": "string"},
+            },
         },
         "rules": {
             "type": "array",
@@ -92,17 +108,103 @@ SCHEMA: dict[str, Any] = {
                 "required": ["reason"],
                 "anyOf": [{"required": ["atol"]}, {"required": ["rtol"]}],
                 "properties": {
-                    "backend": {"type": "string", "minLength": 1},
-                    "test": {"type": "string", "minLength": 1},
-                    "dtype": {"type": "string", "minLength": 1},
-                    "atol": _NUMBER,
-                    "rtol": _NUMBER,
-                    "reason": {"type": "string", "minLength": 1},
+                    # One backend name or * pattern: no white space, no comma (not a -b list).
+                    "backend": {"type": "string", "pattern": r"^[^\s,\x00-\x1f\x7f]+\Z"},
+                    # A case id, model:<name>[:<module>] or pytest test name, or a * pattern.
+                    "test": {"type": "string",
+                             "pattern": rf"^{_VISIBLE}(?:{_NO_CONTROL}*{_VISIBLE})?\Z"},
+                    # A dtype name or * pattern; it must match a dtype paritykit carries.
+                    "dtype": {"type": "string", "pattern": r"^[A-Za-z0-9_*?\[\]!]+\Z"},
+                    "atol": {"type": "number", "minimum": 0, "maximum": ATOL_MAX},
+                    "rtol": {"type": "number", "minimum": 0, "maximum": RTOL_MAX},
+                    "reason": _REASON,
                 },
             },
         },
     },
 }
+"""JSON Schema of a rules file. :meth:`ToleranceRules.from_dict` also checks that each
+``dtype`` pattern matches a dtype of :func:`paritykit.core.dtypes.carried_dtypes`."""
+
+
+def _shown(value: Any) -> str:
+    """A number as messages show it (``1e7``; a huge integer by its magnitude)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, int) and value.bit_length() > 1000:  # float() would overflow
+        return f"an integer of about 1e{int(value.bit_length() * math.log10(2))}"
+    return sci(float(value))
+
+
+def _pattern_problem(value: str, key: str) -> str:
+    if not value:
+        return "is empty"
+    if key == "backend" and "," in value:
+        return "holds a comma: write one rule per backend (or one * pattern)"
+    if any(ord(c) < 32 or ord(c) == 127 for c in value.strip(" ")):
+        return "holds a control character or white space other than spaces"
+    if value != value.strip():
+        return "starts or ends with white space"
+    if key == "backend":
+        return "holds white space"
+    return "holds characters a dtype name has not"
+
+
+_PATTERN_HINT = {
+    "backend": "backend is one backend name or * pattern",
+    "test": "test is a case id, its base name or a * pattern over them",
+    "dtype": "dtype is a dtype name such as float32, or a * pattern such as float*",
+}
+
+
+def describe_error(error: jsonschema.ValidationError) -> str:
+    """``$.rules[3]: rule 3 needs atol or rtol ...``: the JSON path, the problem, what is
+    allowed (the ``describe`` of :func:`check_schema` for rules files)."""
+    parts = list(error.absolute_path)
+    where = json_path(parts)
+    key = parts[-1] if parts and isinstance(parts[-1], str) else None
+    value = error.instance
+    if error.validator == "anyOf":
+        return (f"{where}: rule {parts[-1]} needs atol or rtol (or both): set at least one, a "
+                f"number from 0 to {sci(ATOL_MAX)} (atol) / {sci(RTOL_MAX)} (rtol)")
+    if key in _LIMITS and len(parts) >= 2:
+        allowed = f"{key} must be a finite number from 0 to {sci(_LIMITS[key])}"
+        if error.validator == "maximum":
+            return f"{where}: {_shown(value)} is above the maximum; {allowed}"
+        if error.validator == "minimum":
+            return f"{where}: {_shown(value)} is below the minimum; {allowed}"
+        return f"{where}: {error.message}; {allowed}"
+    if key == "reason" and len(parts) >= 2:
+        return f"{where}: {value!r}: every rule needs a non-empty reason (a string)"
+    if key in _PATTERN_HINT and len(parts) >= 2:
+        problem = (_pattern_problem(value, key) if error.validator == "pattern"
+                   else f"is {type(value).__name__}, not a string")
+        return f"{where}: {value!r} {problem}; {_PATTERN_HINT[key]}"
+    if error.validator == "additionalProperties":
+        allowed = ", ".join(error.schema.get("properties", {}))
+        return f"{where}: {error.message}; allowed keys: {allowed}"
+    if error.validator == "required":
+        return f"{where}: {error.message}; every rule needs a non-empty reason"
+    if error.validator == "type":
+        shape = {"$": 'an object with "default" and/or "rules"', "$.default":
+                 'an object with "atol", "rtol" and/or "reason"', "$.rules": "an array of rules"}
+        return (f"{where}: {error.message}; expected "
+                f"{shape.get(where, 'an object with reason and atol and/or rtol')}")
+    return f"{where}: {error.message}"
+
+
+def _check_dtypes(data: dict[str, Any], path: str) -> None:
+    if not any("dtype" in r for r in data.get("rules", [])):
+        return
+    from paritykit.core.dtypes import carried_dtypes  # imports torch: only when needed
+
+    names = carried_dtypes()
+    for i, rule in enumerate(data.get("rules", [])):
+        pattern = rule.get("dtype")
+        if pattern is not None and not any(fnmatch.fnmatchcase(n, pattern) for n in names):
+            raise ParityError(f"{path}: {json_path(['rules', i, 'dtype'])}: {pattern!r} matches "
+                              f"no dtype paritykit knows; use one of {', '.join(names)}, or a "
+                              "* pattern over them")
 
 
 @dataclass(frozen=True)
@@ -167,7 +269,8 @@ class ToleranceRules:
     @classmethod
     def from_dict(cls, data: Any, path: str = "tolerances") -> ToleranceRules:
         """Validate ``data`` against :data:`SCHEMA`; errors name the file and the JSON path."""
-        check_schema(data, SCHEMA, path)
+        check_schema(data, SCHEMA, path, describe_error)
+        _check_dtypes(data, path)
         default = data.get("default", {})
         rules = tuple(
             Rule(index=i, reason=r["reason"], backend=r.get("backend"), test=r.get("test"),

@@ -7,6 +7,7 @@ Files with a JSON schema are validated here too (:func:`read_json` with ``schema
 from __future__ import annotations
 
 import json
+import math
 import pathlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -76,7 +77,9 @@ def read_json(path: str | pathlib.Path, shown: str | None = None, missing: str =
               schema: Mapping[str, Any] | None = None, describe: Describe = at_path) -> Any:
     """The parsed content of ``path``, or a ParityError naming it (as ``shown``, e.g. with the
     option that named it) and what is wrong: missing (plus the ``missing`` hint), unreadable,
-    not JSON with the line and column, or (with ``schema``) not valid with the JSON path.
+    not UTF-8, not JSON with the line and column, nested too deeply, a number that is not
+    finite (``NaN``, ``Infinity``, ``1e400``: Python's json would accept them) with its JSON
+    path, or (with ``schema``) not valid with the JSON path.
 
     Example::
 
@@ -90,11 +93,60 @@ def read_json(path: str | pathlib.Path, shown: str | None = None, missing: str =
 
 def _parse(path: pathlib.Path, shown: str, missing: str) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ParityError(f"{shown}: no such file{missing}") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ParityError(f"{shown}: not UTF-8 text: byte {exc.object[exc.start]:#04x} at "
+                          f"offset {exc.start} ({exc.reason})") from None
+    except OSError as exc:
         raise ParityError(f"{shown}: cannot be read: {exc}") from None
+    found: list[_NonFinite] = []
+    try:
+        data = json.loads(text, parse_constant=lambda s: _non_finite(s, found),
+                          parse_float=lambda s: _finite_float(s, found))
     except json.JSONDecodeError as exc:
         raise ParityError(f"{path}: not valid JSON: line {exc.lineno} column {exc.colno}: "
                           f"{exc.msg}") from None
+    except RecursionError:
+        raise ParityError(f"{path}: not valid JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer with more digits than int() converts
+        raise ParityError(f"{path}: not valid JSON: {exc}") from None
+    if found:
+        where, literal = _first_non_finite(data)
+        raise ParityError(f"{path}: {json_path(where)}: {literal} is not a finite number; "
+                          "JSON numbers here must be finite (no NaN, Infinity or magnitude "
+                          "beyond 1.8e308)")
+    return data
+
+
+class _NonFinite:
+    """Stands for a NaN / Infinity literal or a number that overflows a float while parsing,
+    so that the error can name its JSON path."""
+
+    def __init__(self, literal: str) -> None:
+        self.literal = literal
+
+
+def _non_finite(literal: str, found: list[_NonFinite]) -> _NonFinite:
+    found.append(_NonFinite(literal))
+    return found[-1]
+
+
+def _finite_float(literal: str, found: list[_NonFinite]) -> float | _NonFinite:
+    value = float(literal)
+    return value if math.isfinite(value) else _non_finite(literal, found)
+
+
+def _first_non_finite(data: Any) -> tuple[list[str | int], str]:
+    """The path and literal of the first non-finite number in ``data`` (document order)."""
+    stack: list[tuple[list[str | int], Any]] = [([], data)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, _NonFinite):
+            return where, value.literal
+        items: Iterable[tuple[str | int, Any]] = (
+            value.items() if isinstance(value, dict)
+            else enumerate(value) if isinstance(value, list) else ())
+        stack.extend(reversed([([*where, k], v) for k, v in items]))
+    raise AssertionError("no non-finite number found")  # pragma: no cover
