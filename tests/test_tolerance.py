@@ -587,3 +587,11 @@ def test_pytest_plugin_reports_a_bad_tolerances_file_as_a_usage_error(
     assert done.returncode == pytest.ExitCode.USAGE_ERROR, output
     assert "INTERNALERROR" not in output and "Traceback" not in output
     assert "tolerances.json: $.rules[0].atol: NaN is not a finite number" in output
+
+
+def test_the_documented_limits_are_the_enforced_ones() -> None:
+    from paritykit.core.tolerance import ATOL_MAX, RTOL_MAX, sci
+
+    text = (pathlib.Path(__file__).parents[1] / "docs" / "tolerances.md").read_text()
+    assert f"`0 <= atol <= {sci(ATOL_MAX)}`" in text
+    assert f"`0 <= rtol <= {sci(RTOL_MAX)}`" in text
