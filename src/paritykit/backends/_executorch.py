@@ -260,6 +260,7 @@ class ExecuTorchBackendBase(Backend):
 
     packages = ("torch", "executorch")
     cacheable = True
+    option_keys = ()
     capabilities = Capabilities(
         dtypes=Capabilities.all_dtypes_except("complex64", "complex128"),
         why="ExecuTorch's edge dialect rejects complex tensors even for aten.add",

@@ -64,6 +64,7 @@ class OpenVinoBackendBase(Backend):
 
     packages = ("torch", "openvino")
     cacheable = True
+    option_keys = ()
     #: compile_model properties of this variant.
     compile_config: ClassVar[dict[str, str]] = {}
     module_kinds = frozenset({"onnx", "xml"})

@@ -23,6 +23,8 @@ class TorchCompileBackend(Backend):
     Inductor's own on-disk caches live under paritykit's cache directory (set by the runner).
     """
 
+    option_keys = ("device",)
+
     compiler: ClassVar[str] = ""
     capabilities = Capabilities(devices=("cpu", "cuda"))
 

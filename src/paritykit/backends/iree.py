@@ -15,6 +15,7 @@ import numpy as np
 from paritykit.backends._iree import (
     BF16_CONSTANT_FLAGS,
     DEFAULT_FLAGS,
+    OPTION_KEYS,
     IreeOptions,
     bf16_constants_inline,
     compile_error,
@@ -119,6 +120,7 @@ class IreeBackend(Backend):
     """IREE on the CPU: the torch-mlir import by iree-turbine, compiled for ``llvm-cpu``."""
 
     name = "iree"
+    option_keys = OPTION_KEYS
     description = ("iree-turbine aot.export(ExportedProgram) -> iree-compile llvm-cpu -> "
                    "runtime local-task (.vmfb)")
     packages = ("torch", "iree-base-compiler", "iree-base-runtime", "iree-turbine")

@@ -253,6 +253,7 @@ class JaxBackend(Backend):
     """
 
     name = "jax"
+    option_keys = OPTION_KEYS
     description = ("torchax exported_program_to_jax -> jax.export (StableHLO) -> XLA on JAX's "
                    "default device (.jax_exported)")
     packages = ("torch", "jax", "jaxlib", "torchax")

@@ -78,6 +78,7 @@ class MlxBackend(Backend):
     """
 
     name = "mlx"
+    option_keys = OPTIONS
     description = "core-ATen graph lowered by paritykit to mlx.core calls (CPU, Metal or CUDA)"
     packages = ("torch", "mlx")
     capabilities = Capabilities(

@@ -15,6 +15,7 @@ class TorchEagerBackend(Backend):
     """PyTorch eager mode (the reference)."""
 
     name = "torch"
+    option_keys = ("device",)
     rank = 0
     description = ("PyTorch eager (the reference, rerun: a determinism check on the CPU, "
                    "device parity on a GPU)")

@@ -17,7 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from paritykit.cli.common import add_option
+from paritykit.cli.common import add_option, directory
 
 EXIT_OK, EXIT_FAILED, EXIT_REGRESSION, EXIT_USAGE = 0, 1, 1, 2
 NAME = "bench"
@@ -49,7 +49,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     add_option(parser.add_argument, "timeout",
                help="per timed program (prepare, check and timing) limit; its worker is killed "
                     "past it and the program is a TIMEOUT (default 600)")
-    parser.add_argument("--artifact-dir", default="parity-out", metavar="DIR",
+    parser.add_argument("--artifact-dir", type=directory, default="parity-out", metavar="DIR",
                         help="write DIR/bench.json and the lowered programs (default parity-out)")
     parser.add_argument("--save", metavar="NAME",
                         help="keep this run under NAME (in --bench-dir) for a later --compare")

@@ -29,6 +29,34 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 Command = Callable[[argparse.Namespace, Console], int]
 
 
+def seconds(text: str) -> float:
+    """An argparse type: a time limit, positive and finite (``inf`` allowed: no limit).
+
+        >>> seconds("2.5")
+        2.5
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text!r}: a time limit must be more than 0 seconds")
+    return value
+
+
+def directory(text: str) -> str:
+    """An argparse type: a directory to write into, existing or not, but not a file.
+
+        >>> directory("parity-out")
+        'parity-out'
+    """
+    if not text:
+        raise argparse.ArgumentTypeError("a directory name cannot be empty")
+    if os.path.exists(text) and not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text!r} exists and is not a directory")
+    return text
+
+
 #: Options that several commands (and the pytest plugin, as ``--parity-NAME``) take, by long
 #: name: (short flag or None, argparse keywords). One definition keeps their meaning the same.
 SHARED_OPTIONS: dict[str, tuple[str | None, dict[str, Any]]] = {
@@ -45,14 +73,14 @@ SHARED_OPTIONS: dict[str, tuple[str | None, dict[str, Any]]] = {
     "no-expectations": (None, dict(action="store_true",
                                    help="ignore every expectations file: report each result "
                                         "as it came")),
-    "timeout": (None, dict(type=float, default=600.0, metavar="SECONDS",
+    "timeout": (None, dict(type=seconds, default=600.0, metavar="SECONDS",
                            help="per (case, backend) limit; the worker is killed past it "
                                 "(default 600)")),
     "tolerances": (None, dict(default=None, metavar="FILE", help="tolerance rules (JSON)")),
-    "artifact-dir": (None, dict(default="parity-out", metavar="DIR",
+    "artifact-dir": (None, dict(type=directory, default="parity-out", metavar="DIR",
                                 help="where results.jsonl and per-case artifacts go (default "
                                      "parity-out)")),
-    "cache-dir": (None, dict(default=None, metavar="DIR",
+    "cache-dir": (None, dict(type=directory, default=None, metavar="DIR",
                              help="compiled-artifact cache (default $PARITYKIT_CACHE_DIR or the "
                                   "user cache dir)")),
     "no-cache": (None, dict(action="store_true", help="do not read or write the cache")),
@@ -113,7 +141,11 @@ def selected_cases(args: argparse.Namespace) -> list[CaseRef]:
     from paritykit.core.cases import CASES, select
     from paritykit.run.plan import filter_keyword
 
-    return filter_keyword(select(CASES.expand(), args.cases), args.keyword)
+    refs = filter_keyword(select(CASES.expand(), args.cases), args.keyword)
+    if args.keyword and not refs:
+        raise ParityError(f"-k {args.keyword!r} selects no case; `parity list` shows every "
+                          "case id and `parity list -k EXPR` what an expression selects")
+    return refs
 
 
 def load_expectations(directories: Sequence[str]) -> ExpectationSet:
@@ -137,12 +169,15 @@ def make_console() -> Console:
 
 def run_command(command: Command, args: argparse.Namespace, console: Console) -> int:
     """Run ``command``; a ParityError is a usage error, printed on stderr."""
+    err = Console(stderr=True, highlight=False)
     try:
         return command(args, console)
     except ParityError as exc:
-        Console(stderr=True, highlight=False).print(f"parity: error: {escape(str(exc))}",
-                                                    soft_wrap=True)
+        err.print(f"parity: error: {escape(str(exc))}", soft_wrap=True)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        err.print("parity: interrupted")
+        return EXIT_INTERRUPTED
 
 
 def subcommand_main(module: Any, argv: Sequence[str] | None = None) -> int:

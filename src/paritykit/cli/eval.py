@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from paritykit.cli.common import EXIT_FAILED, EXIT_OK, add_option
+from paritykit.cli.common import EXIT_FAILED, EXIT_OK, add_option, directory
 
 NAME = "eval"
 _STYLE = {"PASS": "green", "MISMATCH": "bold red", "UNSUPPORTED": "dim", "SKIPPED": "dim"}
@@ -46,7 +46,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--tokens", type=int, metavar="N",
                    help="sequence length of language-model inputs (validate / trace)")
     add_option(p.add_argument, "tolerances")
-    p.add_argument("--artifact-dir", default="parity-out", metavar="DIR",
+    p.add_argument("--artifact-dir", type=directory, default="parity-out", metavar="DIR",
                    help="results.jsonl, trace-*.json, bench.json and lowered files "
                         "(default parity-out)")
     p.add_argument("--in-process", action="store_true",

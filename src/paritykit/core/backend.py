@@ -125,6 +125,9 @@ class Backend:
     #: The same route with its optimisations off, as (backend name, backend options), for
     #: ``parity bench``'s baseline column; None when the backend has no such switch.
     baseline: ClassVar[tuple[str, dict[str, str]] | None] = None
+    #: The ``--backend-option`` keys this backend reads: another key is a usage error before
+    #: anything runs. None (a backend that does not say) accepts any key.
+    option_keys: ClassVar[tuple[str, ...] | None] = None
     #: Module files :meth:`prepare_module` takes besides torch programs ("mlir", "onnx", ...).
     module_kinds: ClassVar[frozenset[str]] = frozenset()
 

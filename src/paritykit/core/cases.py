@@ -7,13 +7,14 @@ each an instance with its own unique ``name``, which is the case id used everywh
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import torch
 
-from paritykit.core.errors import RegistryError, where
+from paritykit.core.errors import RegistryError, code_failures, where
 from paritykit.core.named_registry import Registry
+from paritykit.core.names import path_name_problem
 
 T = TypeVar("T", bound="OpTestCase")
 
@@ -80,6 +81,9 @@ class CaseRef:
     base: str
     cls: type[OpTestCase]
     markers: tuple[str, ...]
+    #: Why the class produced no configs (its ``get_test_configs`` raised): the ref then stands
+    #: for the whole class, under its base name, and every backend's result is that failure.
+    error: BaseException | None = field(default=None, compare=False)
 
     def instantiate(self) -> OpTestCase:
         """Rebuild the config instance (``get_test_configs`` is called again: it must be pure)."""
@@ -108,6 +112,10 @@ class CaseRegistry(Registry[type[OpTestCase]]):
         base = getattr(cls, "name", "")
         if not isinstance(base, str) or not base:
             raise RegistryError(f"{where(cls)} needs a class attribute `name` (the base name)")
+        problem = path_name_problem(base)
+        if problem:
+            raise RegistryError(f"{where(cls)}: case name {base!r} {problem}; use letters, "
+                                "digits and -_.")
         self.register(base, cls)
 
     def classes(self) -> list[type[OpTestCase]]:
@@ -119,8 +127,17 @@ class CaseRegistry(Registry[type[OpTestCase]]):
         seen: dict[str, type[OpTestCase]] = {}
         refs: list[CaseRef] = []
         for cls in self._classes.values():
-            for config in cls.get_test_configs():
+            try:
+                configs = _configs(cls)
+            except code_failures() as exc:
+                refs.append(CaseRef(cls.name, cls.name, cls, (), error=exc))
+                continue
+            for config in configs:
                 cid = config_name(config)
+                problem = path_name_problem(cid)
+                if problem:
+                    raise RegistryError(f"{where(cls)}: config name {cid!r} {problem}; use "
+                                        "letters, digits and -_.")
                 if cid in seen:
                     raise RegistryError(
                         f"case id {cid!r} is produced by {where(seen[cid])} and by {where(cls)};"
@@ -130,6 +147,18 @@ class CaseRegistry(Registry[type[OpTestCase]]):
                 markers = tuple(getattr(config, "markers", ()) or ())
                 refs.append(CaseRef(cid, cls.name, cls, markers))
         return refs
+
+
+def _configs(cls: type[OpTestCase]) -> list[OpTestCase]:
+    configs = cls.get_test_configs()
+    if not isinstance(configs, (list, tuple)):
+        raise TypeError(f"{where(cls)}.get_test_configs() returned {type(configs).__name__}, "
+                        "not a list of configs")
+    wrong = [c for c in configs if not isinstance(c, OpTestCase)]
+    if wrong:
+        raise TypeError(f"{where(cls)}.get_test_configs() returned {type(wrong[0]).__name__} "
+                        "items; each config must be an OpTestCase instance")
+    return list(configs)
 
 
 #: The registry every entry point reads.
@@ -159,6 +188,10 @@ def select(refs: Iterable[CaseRef], names: Iterable[str]) -> list[CaseRef]:
         return list(refs)
     refs = list(refs)
     unknown = [n for n in wanted if not any(n in (r.id, r.base) for r in refs)]
+    empty = [n for n in unknown if n in CASES.names()]
+    if empty:
+        raise RegistryError(f"case {empty[0]!r} ({where(CASES.lookup(empty[0]))}) produced no "
+                            "configs: its get_test_configs() returned an empty list")
     if unknown:
         raise RegistryError(
             f"no case named {', '.join(map(repr, unknown))}; `parity list` shows every case"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import signal
 from typing import Any
 
 
@@ -29,3 +30,19 @@ class ExportError(Exception):
 
 class LowerError(Exception):
     """A backend could not lower or compile a program (status LOWER_ERROR)."""
+
+
+def code_failures() -> tuple[type[BaseException], ...]:
+    """What a call into case, backend or ``-p`` code may raise that costs only that call.
+
+    Every Exception, and SystemExit: code that calls ``sys.exit()`` ends its own load or result,
+    never the run (it would end a run green having run nothing). KeyboardInterrupt too where
+    SIGINT is ignored, as in a pool worker whose parent handles Ctrl-C: there it can only have
+    been raised by code. Elsewhere a KeyboardInterrupt is the user's Ctrl-C and stops the run.
+
+        >>> SystemExit in code_failures()
+        True
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        return (Exception, SystemExit, KeyboardInterrupt)
+    return (Exception, SystemExit)

@@ -83,13 +83,31 @@ def _as_tuple(inputs: Any) -> tuple[torch.Tensor, ...]:
     return tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
 
 
+def _tensors(config: OpTestCase, inputs: Any, made_by: str) -> tuple[torch.Tensor, ...]:
+    """``inputs`` as a tuple, each a tensor; anything else is the case's error, named."""
+    tensors = _as_tuple(inputs)
+    for i, t in enumerate(tensors):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{type(config).__name__}.{made_by}() gave {type(t).__name__} as "
+                            f"input {i}; every input must be a torch.Tensor (keep other "
+                            "arguments on the model)")
+    return tensors
+
+
+def _module(config: OpTestCase) -> torch.nn.Module:
+    model = config.create_model()
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"{type(config).__name__}.create_model() returned "
+                        f"{type(model).__name__}; it must return a torch.nn.Module")
+    return model
+
+
 def case_info(ref: CaseRef, seed: int) -> CaseInfo:
     """Dtypes, ranks and dynamism of a config, without building its model."""
     with seeded(seed, ref.id):
         config = ref.instantiate()
-        inputs = _as_tuple(config.create_inputs())
+        tensors = _tensors(config, config.create_inputs(), "create_inputs")
         dynamic = config.get_dynamic_shapes() is not None
-    tensors = [t for t in inputs if isinstance(t, torch.Tensor)]
     return CaseInfo(
         id=ref.id,
         input_dtypes=tuple(sorted({dtype_name(t.dtype) for t in tensors})),
@@ -114,11 +132,12 @@ def build_case(ref: CaseRef, seed: int) -> CaseMaterial:
     torch.backends.mha.set_fastpath_enabled(False)
     with seeded(seed, ref.id):
         config = ref.instantiate()
-        inputs = _as_tuple(config.create_inputs())
-        extra = [_as_tuple(s) for s in config.create_dynamic_inputs()]
+        inputs = _tensors(config, config.create_inputs(), "create_inputs")
+        extra = [_tensors(config, s, "create_dynamic_inputs")
+                 for s in config.create_dynamic_inputs()]
         dynamic = config.get_dynamic_shapes()
     with seeded(seed, ref.id + "/model"):
-        model = config.create_model().eval()
+        model = _module(config).eval()
     material = CaseMaterial(ref, config, model, [inputs, *extra], dynamic)
     start = time.perf_counter()
     material.expected = [run_reference(model, s) for s in material.input_sets]

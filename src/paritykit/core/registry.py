@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from paritykit.core.backend import Backend, BackendInfo
-from paritykit.core.errors import ParityError, RegistryError, where
+from paritykit.core.errors import ParityError, RegistryError, code_failures, where
 from paritykit.core.named_registry import NamedRegistry
+from paritykit.core.names import path_name_problem
 
 B = TypeVar("B", bound=type[Backend])
 ENTRY_POINT_GROUP = "paritykit.backends"
@@ -98,6 +99,10 @@ def register_backend(cls: B) -> B:
         if getattr(cls, flag) and getattr(cls, method) is getattr(Backend, method):
             raise RegistryError(f"{where(cls)} sets {flag} but does not implement {method}(); "
                                 f"implement it or drop {flag}")
+    problem = path_name_problem(getattr(cls, "name", ""))
+    if problem:
+        raise RegistryError(f"{where(cls)}: backend name {getattr(cls, 'name', '')!r} "
+                            f"{problem}; use letters, digits and -_.")
     BACKENDS.add(cls)
     return cls
 
@@ -130,16 +135,26 @@ def load_plugin(spec: str) -> None:
         except RegistryError:
             del sys.modules[mod_name]
             raise
-        except Exception as exc:
+        except code_failures() as exc:
             del sys.modules[mod_name]
-            raise ParityError(
-                f"-p {spec}: importing it failed: {type(exc).__name__}: {exc}"
-            ) from exc
+            raise _import_failed(spec, exc) from exc
         return
     try:
         importlib.import_module(spec)
     except ModuleNotFoundError as exc:
         raise ParityError(f"-p {spec}: no such file or importable module ({exc})") from exc
+    except RegistryError:
+        raise
+    except code_failures() as exc:
+        raise _import_failed(spec, exc) from exc
+
+
+def _import_failed(spec: str, exc: BaseException) -> ParityError:
+    # A file that calls sys.exit() while being imported must not end the run as if it passed.
+    if isinstance(exc, SystemExit):
+        return ParityError(f"-p {spec}: importing it called sys.exit({exc.code!r}); a -p file "
+                           "must only define and register cases and backends")
+    return ParityError(f"-p {spec}: importing it failed: {type(exc).__name__}: {exc}")
 
 
 def parse_backend_options(specs: Sequence[str],
@@ -158,6 +173,9 @@ def parse_backend_options(specs: Sequence[str],
         backend, dot, name = key.partition(".")
         if not (sep and dot and backend and name):
             raise ParityError(f"{flag} {spec!r}: expected BACKEND.KEY=VALUE")
-        BACKENDS.get(backend)  # an unknown name is an error listing the known ones
+        keys = BACKENDS.lookup(backend).option_keys  # an unknown name lists the known ones
+        if keys is not None and name not in keys:
+            has = f"its options: {', '.join(keys)}" if keys else "it takes no options"
+            raise ParityError(f"{flag} {spec!r}: backend {backend} has no option {name!r}; {has}")
         options.setdefault(backend, {})[name] = value
     return options

@@ -10,9 +10,13 @@ from __future__ import annotations
 import json
 import pathlib
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
+from paritykit.core.errors import ParityError
 from paritykit.core.result import Result
+
+#: Held by the one run that writes a directory's results.jsonl.
+WRITER_LOCK = ".parity-writer.lock"
 
 
 def append_result(path: pathlib.Path, result: Result) -> None:
@@ -33,6 +37,7 @@ class ResultStore:
     def __init__(self, path: pathlib.Path, resume: bool = False) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = _claim(path)
         if resume and path.exists():
             _drop_partial_tail(path)
         else:
@@ -43,7 +48,21 @@ class ResultStore:
         append_result(self.path, result)
 
     def close(self) -> None:
-        """Nothing stays open between appends; kept so callers need not know that."""
+        """Let another run write this directory."""
+        self._writer.release()
+
+
+def _claim(path: pathlib.Path) -> FileLock:
+    """The directory's writer lock, held for the store's life: a second run on the same
+    directory would empty or interleave with this run's file, so it is refused instead."""
+    lock = FileLock(path.parent / WRITER_LOCK)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise ParityError(f"{path.parent} is in use by another parity run (it holds "
+                          f"{path.parent / WRITER_LOCK}); wait for it to end or give this run "
+                          "another --artifact-dir") from None
+    return lock
 
 
 def _drop_partial_tail(path: pathlib.Path) -> None:

@@ -7,12 +7,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from paritykit.core.backend import CaseInfo
 from paritykit.core.cases import CaseRef
+from paritykit.core.errors import code_failures
 from paritykit.core.expectations import ExpectationSet
 from paritykit.core.keyword import compile_keyword
 from paritykit.core.reference import case_info
 from paritykit.core.registry import BACKENDS
 from paritykit.core.result import Result, Status
+from paritykit.run.attempt import Stage, fail
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class CallTask(Task):
         is ``on_lost(RUN_ERROR, "Type: message", traceback)``, as a worker would report it."""
         try:
             return self.call(*self.args)
-        except Exception as exc:
+        except code_failures() as exc:
             if self.on_lost is None:
                 raise
             return self.on_lost(Status.RUN_ERROR, f"{type(exc).__name__}: {exc}",
@@ -77,12 +80,16 @@ def build_plan(
     done: Iterable[tuple[str, str]] = (),
     expectations: ExpectationSet | None = None,
 ) -> Plan:
-    """Cases × backends, case-major so one worker builds each case's reference once."""
+    """Cases × backends, case-major so one worker builds each case's reference once.
+
+    A case whose configs or inputs cannot be made (its code raised) costs that case's results,
+    one RUN_ERROR per backend, decided here.
+    """
     plan = Plan(backends=list(backends))
     skip = set(done)
     unavailable = {name: BACKENDS.info(name).reason for name in backends}
     for ref in refs:
-        info = None
+        info: CaseInfo | BaseException | None = ref.error
         for name in backends:
             if (ref.id, name) in skip:
                 continue
@@ -96,7 +103,11 @@ def build_plan(
                                            message=f"{ref.id} @ {name}: skipped: {skip_reason}"))
                 continue
             if info is None:
-                info = case_info(ref, seed)
+                info = _case_info(ref, seed)
+            if isinstance(info, BaseException):
+                plan.decided.append(fail(Result(ref.id, name, Status.RUN_ERROR, base=ref.base),
+                                         Stage.SETUP, info))
+                continue
             reason = BACKENDS.get(name).unsupported_reason(info)
             if reason:
                 plan.decided.append(Result(ref.id, name, Status.UNSUPPORTED, base=ref.base,
@@ -104,3 +115,10 @@ def build_plan(
                 continue
             plan.tasks.append(Task(ref.id, ref.base, name))
     return plan
+
+
+def _case_info(ref: CaseRef, seed: int) -> CaseInfo | BaseException:
+    try:
+        return case_info(ref, seed)
+    except code_failures() as exc:
+        return exc

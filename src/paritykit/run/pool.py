@@ -50,6 +50,9 @@ def _redirect_output(log: str) -> None:
 
 def _worker_main(conn: multiprocessing.connection.Connection, config: RunConfig,
                  log: str) -> None:
+    # The parent owns Ctrl-C (it stops the run and kills its workers); so in a worker a
+    # KeyboardInterrupt can only come from code, and costs that code's result.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _redirect_output(log)
     try:
         init_process(config)
@@ -70,15 +73,33 @@ def _worker_main(conn: multiprocessing.connection.Connection, config: RunConfig,
             value = worker.run(task)
             payload = value if isinstance(task, CallTask) else value.to_dict()
         except BaseException as exc:
-            if isinstance(task, CallTask) and task.on_lost is not None:
-                payload = task.on_lost(Status.RUN_ERROR, f"{type(exc).__name__}: {exc}",
-                                       "".join(traceback.format_exception(exc)))
-            else:
-                failed = Result(task.case, task.backend, Status.RUN_ERROR, base=task.base,
-                                message=error_message(task.case, task.backend, "harness error",
-                                                      exc))
-                payload = failed if isinstance(task, CallTask) else failed.to_dict()
+            payload = _harness_error(task, config, exc)
         conn.send(("result", payload))
+
+
+def _harness_error(task: Task, config: RunConfig, exc: BaseException) -> Any:
+    """The value of a task whose run raised past every stage: a full result all the same
+    (repro, fingerprint, result.json), so ``--resume`` keeps it like any other."""
+    detail = "".join(traceback.format_exception(exc))
+    if isinstance(task, CallTask) and task.on_lost is not None:
+        return task.on_lost(Status.RUN_ERROR, f"{type(exc).__name__}: {exc}", detail)
+    failed = task_failure(task, config, Status.RUN_ERROR,
+                          error_message(task.case, task.backend, "harness error", exc), detail)
+    return failed if isinstance(task, CallTask) else failed.to_dict()
+
+
+def task_failure(task: Task, config: RunConfig, status: Status, message: str,
+                 detail: str) -> Result:
+    """The Result of a task that ended without one of its own (crash, timeout, harness error):
+    with its repro and fingerprint, and for a case task its ``result.json`` written."""
+    repro = task.repro if isinstance(task, CallTask) else config.repro(task.case, task.backend)
+    result = Result(task.case, task.backend, status, base=task.base, message=message,
+                    repro=repro, fingerprint=config.fingerprint, traceback=detail)
+    if not isinstance(task, CallTask):
+        with contextlib.suppress(OSError):
+            record_files(result, backend_dir(pathlib.Path(config.artifact_dir), task.case,
+                                             task.backend))
+    return result
 
 
 @dataclass
@@ -259,11 +280,5 @@ class Pool:
         if isinstance(task, CallTask) and task.on_lost is not None:
             emit(task.on_lost(status, what, _tail(proc.log)))
         elif task is not None:
-            repro = (task.repro if isinstance(task, CallTask)
-                     else self.config.repro(task.case, task.backend))
-            result = Result(task.case, task.backend, status, base=task.base,
-                            message=f"{task.case} @ {task.backend}: {what}", repro=repro,
-                            fingerprint=self.config.fingerprint,
-                            traceback=_tail(proc.log))
-            outdir = backend_dir(pathlib.Path(self.config.artifact_dir), task.case, task.backend)
-            emit(record_files(result, outdir))
+            emit(task_failure(task, self.config, status, f"{task.case} @ {task.backend}: {what}",
+                              _tail(proc.log)))

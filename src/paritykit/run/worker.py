@@ -13,8 +13,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from paritykit.core.backend import Backend
 from paritykit.core.cases import CASES, CaseRef
+from paritykit.core.errors import code_failures
 from paritykit.core.grad_oracle import compare_gradients, oracle_gradients
 from paritykit.core.gradients import NotDifferentiable, torch_gradients
 from paritykit.core.reference import CaseMaterial, build_case
@@ -187,7 +190,7 @@ class Worker:
             material = self.material(task.case)
             reference = self._reference(material, result)
             result.setup_s = time.perf_counter() - start
-        except Exception as exc:
+        except code_failures() as exc:
             return self._finish(fail(result, Stage.SETUP, exc), outdir)
         backend = BACKENDS.get(task.backend)
         result.versions = backend.versions()
@@ -197,7 +200,7 @@ class Worker:
                             workdir=outdir, cache=cache)
         if attempted is None:
             return self._finish(result, outdir)
-        save_arrays(outdir / "actual.safetensors", attempted.outputs, "output", atomic=False)
+        _save_actual(outdir, attempted.outputs, reference, result)
         if self.config.expected is Expected.GOLDEN:
             self._golden_findings(result, material, reference)
         elif self.config.expected is Expected.NONE:
@@ -205,7 +208,7 @@ class Worker:
         if self.config.grad and result.status is Status.PASS:
             try:
                 self._compare_gradients(result, backend, material, options)
-            except Exception as exc:
+            except code_failures() as exc:
                 fail(result, Stage.GRADIENTS, exc)
         return self._finish(result, outdir)
 
@@ -282,6 +285,27 @@ class Worker:
     def _finish(self, result: Result, outdir: pathlib.Path) -> Result:
         result.total_s = time.perf_counter() - self._started
         return record_files(result, outdir)
+
+
+#: The most a result stores of outputs whose shapes differ from the expected ones: a backend
+#: that returns a huge array of the wrong shape must not fill the disk with it.
+MAX_MISSHAPEN_BYTES = 64 * 2**20
+
+
+def _save_actual(outdir: pathlib.Path, outputs: list[list[np.ndarray]], reference: Reference,
+                 result: Result) -> None:
+    """``actual.safetensors``, unless outputs of the wrong shape would exceed the cap."""
+    def shapes(sets: list[list[np.ndarray]]) -> list[list[tuple[int, ...]]]:
+        return [[a.shape for a in arrays] for arrays in sets]
+
+    misshapen = reference.expected is not None and shapes(outputs) != shapes(reference.expected)
+    size = sum(a.nbytes for arrays in outputs for a in arrays)
+    if misshapen and size > MAX_MISSHAPEN_BYTES:
+        result.stats["actual_not_stored"] = (f"{size / 2**20:.0f} MiB of outputs whose shapes "
+                                             f"differ from the expected ones (over the "
+                                             f"{MAX_MISSHAPEN_BYTES // 2**20} MiB cap)")
+        return
+    save_arrays(outdir / "actual.safetensors", outputs, "output", atomic=False)
 
 
 def record_files(result: Result, outdir: pathlib.Path) -> Result:
