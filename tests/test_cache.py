@@ -18,7 +18,7 @@ from conftest import HARNESS_BACKENDS, by_key, read_report
 from paritykit.cli.main import main
 from paritykit.core.registry import BACKENDS, load_plugin
 from paritykit.core.result import Status
-from paritykit.run.cache import COMPLETE, ArtifactCache
+from paritykit.run.cache import MANIFEST, ArtifactCache, Found, verify
 from paritykit.run.worker import RunConfig, Task, Worker
 
 ARTIFACT = {"torch-export": "program.pt2", "onnxruntime": "model.onnx"}
@@ -72,7 +72,7 @@ def test_miss_then_hit_then_forced_then_off(
     assert {r["cache"] for r in cold.values()} == {"miss"}
     entries = _entries(cache)
     assert len(entries) == len(cold)
-    assert all((p / COMPLETE).is_file() for p in entries.values())
+    assert all((p / MANIFEST).is_file() for p in entries.values())
     for (case, backend), r in cold.items():
         artifact = tmp_path / "cold" / case / backend / ARTIFACT[backend]
         assert artifact.is_file()
@@ -86,6 +86,8 @@ def test_miss_then_hit_then_forced_then_off(
         assert artifact.is_file()
         assert pathlib.Path(r["artifact"]) == artifact
         assert artifact.read_bytes() == (_cache_of(r, cache) / artifact.name).read_bytes()
+        # A copy, not a link: writing the artifact dir must not reach the cache.
+        assert artifact.stat().st_nlink == 1
 
     before = {name: p.stat().st_ino for name, p in entries.items()}
     forced = _run(tmp_path, "forced", "--force-recompile")
@@ -93,7 +95,7 @@ def test_miss_then_hit_then_forced_then_off(
     after = _entries(cache)
     assert set(after) == set(entries)  # same keys ...
     assert all(after[name].stat().st_ino != ino for name, ino in before.items())  # ... rewritten
-    assert all((p / COMPLETE).is_file() for p in after.values())
+    assert all((p / MANIFEST).is_file() for p in after.values())
 
     snapshot = sorted(str(p) for p in cache.rglob("*"))
     off = _run(tmp_path, "off", "--no-cache")
@@ -138,7 +140,7 @@ def test_parallel_workers_fill_an_empty_cache_completely(
     entries = _entries(cache)
     assert len(entries) == len(results)
     for entry in entries.values():
-        assert (entry / COMPLETE).is_file()
+        assert (entry / MANIFEST).is_file()
         assert (entry / ARTIFACT[entry.parent.name]).stat().st_size > 0
     assert list((cache / "staging").iterdir()) == []
 
@@ -172,7 +174,7 @@ def test_commit_race_keeps_first_entry(tmp_path: pathlib.Path) -> None:
     entry = cache.commit("fake", "k1", first)
     assert cache.commit("fake", "k1", second) == entry  # the loser gets the winner's entry
     assert (entry / "artifact.bin").read_text() == "first"
-    assert (entry / COMPLETE).is_file()
+    assert (entry / MANIFEST).is_file()
     assert cache.lookup("fake", "k1") == entry
     assert not first.exists() and not second.exists()
     assert list((tmp_path / "staging").iterdir()) == []
@@ -184,7 +186,7 @@ def test_forced_cache_misses_and_replaces(tmp_path: pathlib.Path) -> None:
     assert forced.lookup("fake", "k1") is None
     assert forced.commit("fake", "k1", _staged(forced, "new")) == entry
     assert (entry / "artifact.bin").read_text() == "new"
-    assert (entry / COMPLETE).is_file()
+    assert (entry / MANIFEST).is_file()
     assert ArtifactCache(tmp_path).lookup("fake", "k1") == entry
 
 
@@ -197,6 +199,37 @@ def test_incomplete_entry_is_a_miss_and_gets_replaced(tmp_path: pathlib.Path) ->
     entry = cache.commit("fake", "k1", _staged(cache, "whole"))
     assert (entry / "artifact.bin").read_text() == "whole"
     assert cache.lookup("fake", "k1") == entry
+
+
+def test_changed_file_fails_the_digest_check_and_is_dropped(tmp_path: pathlib.Path) -> None:
+    cache = ArtifactCache(tmp_path)
+    entry = cache.commit("fake", "k1", _staged(cache, "whole"))
+    assert verify(entry) == ""
+    (entry / "artifact.bin").write_text("changed")
+    assert verify(entry) == "digest mismatch: artifact.bin"
+    assert cache.find("fake", "k1") == Found(None, "digest mismatch: artifact.bin")
+    assert not entry.exists()  # dropped ...
+    assert cache.find("fake", "k1") == Found(None)  # ... so the next lookup is a plain miss
+    assert list((tmp_path / "staging").iterdir()) == []
+
+
+def test_extra_or_missing_file_fails_the_digest_check(tmp_path: pathlib.Path) -> None:
+    cache = ArtifactCache(tmp_path)
+    entry = cache.commit("fake", "k1", _staged(cache, "whole"))
+    (entry / "extra.onnx.data").write_bytes(b"\0")
+    assert verify(entry) == "unexpected file extra.onnx.data"
+    (entry / "extra.onnx.data").unlink()
+    (entry / "artifact.bin").unlink()
+    assert verify(entry) == "missing file artifact.bin"
+
+
+def test_commit_replaces_a_bad_entry_instead_of_keeping_it(tmp_path: pathlib.Path) -> None:
+    cache = ArtifactCache(tmp_path)
+    entry = cache.commit("fake", "k1", _staged(cache, "first"))
+    (entry / "artifact.bin").write_text("tampered")
+    assert cache.commit("fake", "k1", _staged(cache, "second")) == entry
+    assert (entry / "artifact.bin").read_text() == "second"
+    assert verify(entry) == ""
 
 
 def test_concurrent_commits_of_one_key_agree_on_one_whole_entry(tmp_path: pathlib.Path) -> None:
@@ -213,7 +246,7 @@ def test_concurrent_commits_of_one_key_agree_on_one_whole_entry(tmp_path: pathli
     assert entries == {cache.entry("fake", "k1")}
     entry = entries.pop()
     assert (entry / "artifact.bin").read_text() in {f"writer {i}" for i in range(8)}
-    assert sorted(p.name for p in entry.iterdir()) == [COMPLETE, "artifact.bin"]
+    assert sorted(p.name for p in entry.iterdir()) == [MANIFEST, "artifact.bin"]
     assert list((tmp_path / "staging").iterdir()) == []
 
 

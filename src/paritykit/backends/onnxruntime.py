@@ -114,6 +114,47 @@ def _ortvalue(array: np.ndarray) -> Any:
     return ort.OrtValue.ortvalue_from_numpy(np.require(array, requirements="C"))
 
 
+class UnsafeArtifactError(ValueError):
+    """An ``.onnx`` whose external data lies outside its own folder: it is never opened."""
+
+
+def check_external_data(path: pathlib.Path, root: pathlib.Path) -> None:
+    """Refuse ``path`` if a tensor's external data (initializers, attributes, subgraphs,
+    functions) is not a relative file inside ``root``.
+
+    ONNX Runtime 1.31 refuses ``..`` and absolute locations itself; this does not depend on
+    the runtime's version, and the files it may read are then the ones the cache's digests
+    cover.
+    """
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    base = root.resolve()
+    for tensor in _tensors(model):
+        if tensor.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        location = next((e.value for e in tensor.external_data if e.key == "location"), "")
+        target = (root / location).resolve()
+        if pathlib.PurePath(location).is_absolute() or not target.is_relative_to(base):
+            raise UnsafeArtifactError(f"{path.name}: external data {location!r} of "
+                                      f"{tensor.name!r} lies outside {root}")
+
+
+def _tensors(model: Any) -> list[Any]:
+    """Every TensorProto of ``model``, subgraphs and functions included."""
+    graphs = [model.graph, *(f for f in model.functions)]
+    tensors: list[Any] = []
+    while graphs:
+        graph = graphs.pop()
+        tensors += getattr(graph, "initializer", [])
+        tensors += [s.values for s in getattr(graph, "sparse_initializer", [])]
+        for node in graph.node:
+            for attribute in node.attribute:
+                tensors += [attribute.t, *attribute.tensors]
+                graphs += [attribute.g, *attribute.graphs]
+    return tensors
+
+
 @register_backend
 class OnnxRuntimeBackend(Backend):
     """ONNX Runtime (CPU execution provider) on the dynamo ONNX export."""
@@ -167,7 +208,8 @@ class OnnxRuntimeBackend(Backend):
         return OnnxRuntimePrepared(path, names, level)
 
     def load(self, program: Program, workdir: pathlib.Path) -> Prepared:
-        """Open a session on the cached ``.onnx``."""
+        """Open a session on the cached ``.onnx`` (its external data only from ``workdir``)."""
+        check_external_data(workdir / MODEL, workdir)
         signature = json.loads((workdir / SIGNATURE).read_text())
         prepared = OnnxRuntimePrepared(workdir / MODEL, signature["inputs"],
                                        optimization_level(program.options))

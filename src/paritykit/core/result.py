@@ -10,7 +10,8 @@ if TYPE_CHECKING:
     from paritykit.core.compare import Comparison
 
 #: What the artifact cache did for one prepare (empty: nothing was prepared).
-CacheState = Literal["", "hit", "miss", "forced", "off"]
+#: ``rebuilt``: an entry failed its digest check or its load and was prepared afresh.
+CacheState = Literal["", "hit", "miss", "forced", "rebuilt", "off"]
 
 
 class Status(str, enum.Enum):

@@ -31,8 +31,8 @@ from paritykit.core.errors import ExportError
 from paritykit.core.program import Program
 from paritykit.core.result import Result, Status
 from paritykit.core.tolerance import Tolerance
-from paritykit.files.artifacts import link_or_copy
-from paritykit.run.cache import ArtifactCache, backend_identity, cache_key
+from paritykit.files.artifacts import copy_file
+from paritykit.run.cache import ArtifactCache, Found, backend_identity, cache_key
 
 Arrays = list[list[np.ndarray]]
 
@@ -166,33 +166,26 @@ def prepare(backend: Backend, program: Program, workdir: pathlib.Path, result: R
             cache: CacheSlot | None = None) -> Prepared:
     """``backend.prepare``, through the artifact cache when there is one and the backend can.
 
-    ``result.cache`` says hit, miss, forced or off. A prepared artifact is linked (or copied)
-    into ``workdir`` so it sits beside the result whatever the cache did.
+    ``result.cache`` says hit, miss, forced, rebuilt or off. ``rebuilt``: the entry failed its
+    digest check, or verified but ``backend.load`` raised; it was dropped and prepared afresh
+    (once), and ``result.stats["cache_rebuilt"]`` says why. A prepared artifact is copied into
+    ``workdir`` so it sits beside the result whatever the cache did.
+
+    Example (in a worker)::
+
+        prepared = prepare(backend, program, outdir, result, CacheSlot(ArtifactCache(root)))
     """
     workdir.mkdir(parents=True, exist_ok=True)
     if cache is None or not backend.cacheable:
         result.cache = "off"
         return backend.prepare(program, workdir)
-    store = cache.cache
     key = cache.key(backend, program.options)
-    entry = store.lookup(backend.name, key)
-    if entry is not None:
-        result.cache = "hit"
-        prepared = backend.load(program, entry)
-    else:
-        result.cache = "forced" if store.force else "miss"
-        staged = store.staging(backend.name)
-        try:
-            prepared = backend.prepare(program, staged)
-        except BaseException:
-            shutil.rmtree(staged, ignore_errors=True)  # no half-written staging dirs
-            raise
-        entry = store.commit(backend.name, key, staged)
-        if prepared.artifact is not None:
-            prepared.artifact = entry / prepared.artifact.relative_to(staged)
+    prepared = _reuse(backend, program, cache.cache, key, result)
+    if prepared is None:
+        prepared = _build(backend, program, cache.cache, key)
     if prepared.artifact is not None:
         local = workdir / prepared.artifact.name
-        link_or_copy(prepared.artifact, local)
+        copy_file(prepared.artifact, local)
         prepared.artifact = local
     return prepared
 
@@ -211,6 +204,43 @@ def error_message(case: str, backend: str, what: str, exc: BaseException) -> str
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+def _reuse(backend: Backend, program: Program, store: ArtifactCache, key: str,
+           result: Result) -> Prepared | None:
+    """The verified entry loaded, or None to build (``result.cache`` set either way)."""
+    found = store.find(backend.name, key)
+    if found.entry is not None:
+        try:
+            prepared = backend.load(program, found.entry)
+        except Exception as exc:
+            # The files are what was committed, so a stale or unloadable entry, not a lowering
+            # failure: build it again rather than blame the backend on every later run.
+            store.drop(backend.name, key)
+            found = Found(None, f"load failed: {_headline(exc)}")
+        else:
+            result.cache = "hit"
+            return prepared
+    if found.dropped:
+        result.cache = "rebuilt"
+        result.stats["cache_rebuilt"] = found.dropped
+    else:
+        result.cache = "forced" if store.force else "miss"
+    return None
+
+
+def _build(backend: Backend, program: Program, store: ArtifactCache, key: str) -> Prepared:
+    """Prepare into a staging dir and commit it; the artifact is named inside the entry."""
+    staged = store.staging(backend.name)
+    try:
+        prepared = backend.prepare(program, staged)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)  # no half-written staging dirs
+        raise
+    entry = store.commit(backend.name, key, staged)
+    if prepared.artifact is not None:
+        prepared.artifact = entry / prepared.artifact.relative_to(staged)
+    return prepared
+
+
 
 
 def _headline(exc: BaseException) -> str:
