@@ -160,6 +160,7 @@ class OnnxRuntimeBackend(Backend):
     """ONNX Runtime (CPU execution provider) on the dynamo ONNX export."""
 
     name = "onnxruntime"
+    option_keys = ("graph_optimization",)
     description = "torch.onnx.export(dynamo=True) -> onnxruntime CPUExecutionProvider (.onnx)"
     packages = ("torch", "onnx", "onnxscript", "onnxruntime")
     cacheable = True

@@ -152,6 +152,7 @@ class TorchExportBackend(Backend):
     """``torch.export.export`` then ``ExportedProgram.module()``."""
 
     name = "torch-export"
+    option_keys = ()
     description = "torch.export.export -> ExportedProgram.module() (artifact: .pt2)"
     cacheable = True
 
@@ -168,8 +169,8 @@ class TorchExportBackend(Backend):
         path = workdir / ARTIFACT
         try:
             torch.export.save(ep, path)
-        except Exception as exc:  # recorded, and the graph still runs
             check_pt2(path.read_bytes())  # one load would refuse is not kept (it would rebuild)
+        except Exception as exc:  # recorded, and the graph still runs
             path.unlink(missing_ok=True)
             (workdir / SAVE_ERROR).write_text(f"{type(exc).__name__}: {exc}\n")
             prepared = _prepared(ep, None)

@@ -33,14 +33,35 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
+def under(root: pathlib.Path, name: str) -> pathlib.Path:
+    """``root / name`` as one folder name, proven to stay inside ``root`` (links resolved).
+
+    Registration refuses such names already; this holds for any name that reaches a path
+    (a results file read back, a JSON definition's id), because results are written and
+    ``--clean-after`` deletes below it.
+
+        >>> under(pathlib.Path("out"), "relu.fp16").as_posix()
+        'out/relu.fp16'
+    """
+    part = _safe(name)
+    if part in ("", ".", ".."):
+        raise ParityError(f"{name!r} cannot name a folder under {root}: use letters, digits "
+                          "and -_.")
+    path = root / part
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise ParityError(f"{path} resolves to {path.resolve()}, outside {root}; remove that "
+                          "link")
+    return path
+
+
 def case_dir(root: pathlib.Path, case: str) -> pathlib.Path:
     """The directory of one case."""
-    return root / _safe(case)
+    return under(root, case)
 
 
 def backend_dir(root: pathlib.Path, case: str, backend: str) -> pathlib.Path:
     """The directory of one (case, backend) pair."""
-    return case_dir(root, case) / _safe(backend)
+    return under(case_dir(root, case), backend)
 
 
 def save_arrays(path: pathlib.Path, sets: Sequence[Sequence[np.ndarray]], stem: str,

@@ -27,7 +27,7 @@ import numpy as np
 
 from paritykit.core.backend import Backend, Prepared
 from paritykit.core.compare import compare_input_sets, message
-from paritykit.core.errors import ExportError
+from paritykit.core.errors import ExportError, code_failures
 from paritykit.core.program import Program
 from paritykit.core.result import Result, Status
 from paritykit.core.tolerance import Tolerance
@@ -120,7 +120,7 @@ def attempt(backend: Backend, program: Program, reference: Reference, result: Re
     start = time.perf_counter()
     try:
         prepared = prepare(backend, bound, workdir, result, cache)
-    except Exception as exc:
+    except code_failures() as exc:
         fail(result, Stage.PREPARE, exc)
         return None
     result.prepare_s = time.perf_counter() - start
@@ -130,7 +130,7 @@ def attempt(backend: Backend, program: Program, reference: Reference, result: Re
         result.artifact = str(prepared.artifact)
     try:
         actual = run_sets(prepared, reference.input_sets, result)
-    except Exception as exc:
+    except code_failures() as exc:
         fail(result, Stage.RUN, exc)
         return None
     result.stats.update(prepared.stats)  # again: backends may count things while running
@@ -147,10 +147,24 @@ def run_sets(prepared: Prepared, input_sets: Arrays, result: Result) -> Arrays:
     actual = []
     for k, inputs in enumerate(input_sets):
         start = time.perf_counter()
-        actual.append(prepared.run([a.copy() for a in inputs]))
+        actual.append(_arrays(prepared.run([a.copy() for a in inputs])))
         if k == 0:
             result.run_s = time.perf_counter() - start
     return actual
+
+
+def _arrays(outputs: Any) -> list[np.ndarray]:
+    """A backend's outputs, checked: a list or tuple of NumPy arrays (anything else is the
+    backend's failure to run, not the comparator's)."""
+    if not isinstance(outputs, (list, tuple)):
+        raise TypeError(f"Prepared.run returned {type(outputs).__name__}; it must return a "
+                        "list of numpy arrays, one per output")
+    wrong = [(i, o) for i, o in enumerate(outputs) if not isinstance(o, (np.ndarray, np.generic))]
+    if wrong:
+        i, o = wrong[0]
+        raise TypeError(f"Prepared.run returned {type(o).__name__} as output {i}; each output "
+                        "must be a numpy array")
+    return [np.asarray(o) for o in outputs]
 
 
 def judge(result: Result, actual: Arrays, reference: Reference) -> None:
@@ -190,20 +204,6 @@ def prepare(backend: Backend, program: Program, workdir: pathlib.Path, result: R
     return prepared
 
 
-def error_message(case: str, backend: str, what: str, exc: BaseException) -> str:
-    """``case @ backend: what — Type: first line`` (the comparator's grammar for errors)."""
-    if isinstance(exc, ExportError) and exc.__cause__ is not None:
-        exc = exc.__cause__
-    root = exc
-    while root.__cause__ is not None:
-        root = root.__cause__
-    if root is exc:
-        return f"{case} @ {backend}: {what} — {_headline(exc)}"
-    # Wrappers (e.g. the ONNX exporter's ConversionError) put the real reason at the root.
-    return f"{case} @ {backend}: {what} — {_headline(root)} (via {type(exc).__name__})"
-
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 def _reuse(backend: Backend, program: Program, store: ArtifactCache, key: str,
            result: Result) -> Prepared | None:
     """The verified entry loaded, or None to build (``result.cache`` set either way)."""
@@ -211,7 +211,7 @@ def _reuse(backend: Backend, program: Program, store: ArtifactCache, key: str,
     if found.entry is not None:
         try:
             prepared = backend.load(program, found.entry)
-        except Exception as exc:
+        except code_failures() as exc:
             # The files are what was committed, so a stale or unloadable entry, not a lowering
             # failure: build it again rather than blame the backend on every later run.
             store.drop(backend.name, key)
@@ -241,6 +241,20 @@ def _build(backend: Backend, program: Program, store: ArtifactCache, key: str) -
     return prepared
 
 
+def error_message(case: str, backend: str, what: str, exc: BaseException) -> str:
+    """``case @ backend: what — Type: first line`` (the comparator's grammar for errors)."""
+    if isinstance(exc, ExportError) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    root = exc
+    while root.__cause__ is not None:
+        root = root.__cause__
+    if root is exc:
+        return f"{case} @ {backend}: {what} — {_headline(exc)}"
+    # Wrappers (e.g. the ONNX exporter's ConversionError) put the real reason at the root.
+    return f"{case} @ {backend}: {what} — {_headline(root)} (via {type(exc).__name__})"
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _headline(exc: BaseException) -> str:

@@ -133,6 +133,9 @@ def exit_description(exitcode: int | None) -> str:
     return f"exited with status {exitcode}"
 
 
+#: How long idle workers get to exit of their own accord before they are killed.
+RETIRE_S = 10.0
+
 #: Worker log numbers, shared by every Pool of this process.
 _LOG_NUMBERS = itertools.count(1)
 
@@ -181,12 +184,26 @@ class Pool:
         self._procs.remove(proc)
 
     def close(self) -> None:
-        """Stop every worker (also on KeyboardInterrupt)."""
+        """Stop every worker: idle ones are asked to exit, busy ones (on KeyboardInterrupt)
+        are killed."""
+        self._retire([p for p in self._procs if p.task is None])
         for proc in list(self._procs):
-            if proc.task is None and proc.process.is_alive():
+            self._kill(proc)
+
+    def _retire(self, procs: list[_Proc]) -> None:
+        """Ask idle workers to exit and wait up to ``RETIRE_S`` for them; kill the rest.
+
+        An exit of its own lets a worker run its finalizers: a killed worker leaves the
+        semaphores its libraries made registered, and the resource tracker warns about
+        them ("leaked semaphore objects") at the end of the run.
+        """
+        for proc in procs:
+            if proc.process.is_alive():
                 with contextlib.suppress(OSError):
                     proc.conn.send(None)
-            proc.process.join(0.5 if proc.task is None else 0)
+        deadline = time.monotonic() + RETIRE_S
+        for proc in procs:
+            proc.process.join(max(0.0, deadline - time.monotonic()))
             self._kill(proc)
 
     def run(self, tasks: Iterable[Task], on_result: OnResult) -> list[Result]:
@@ -236,7 +253,7 @@ class Pool:
                     idle = [p for p in self._procs if p.task is None and not need[p.group]]
                     if not idle:
                         break
-                    self._kill(idle[0])
+                    self._retire(idle[:1])
                 self._spawn(group)
                 free += 1
 
