@@ -151,6 +151,7 @@ def test_entry_errors_name_the_real_problem(tmp_path: pathlib.Path, text: str,
     (b"\xff\xfe[\x00x\x00", "not UTF-8"),
     (b"a = " + b"[" * 100_000, "nested too deeply"),
     (b"a = " + b"{b = " * 100_000, "nested too deeply"),
+    (b'[xfail]\nrelu = { reason = "r", strict = ' + b"9" * 5000 + b" }\n", "too many digits"),
 ])
 def test_unreadable_files_are_errors_naming_the_file(tmp_path: pathlib.Path, raw: bytes,
                                                      fragment: str) -> None:

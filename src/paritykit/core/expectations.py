@@ -192,6 +192,9 @@ class Expectations:
             raise ParityError(f"{path}: not valid TOML: {exc}") from None
         except RecursionError:
             raise ParityError(f"{path}: not valid TOML: nested too deeply") from None
+        except ValueError as exc:  # e.g. an integer with more digits than int() converts
+            what = "an integer has too many digits" if "digits" in str(exc) else str(exc)
+            raise ParityError(f"{path}: not valid TOML: {what}") from None
         return cls.from_data(data, path.stem, str(path))
 
     def match(self, case_id: str, kind: str | None = None) -> Entry | None:

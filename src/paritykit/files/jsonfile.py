@@ -111,7 +111,8 @@ def _parse(path: pathlib.Path, shown: str, missing: str) -> Any:
     except RecursionError:
         raise ParityError(f"{path}: not valid JSON: nested too deeply") from None
     except ValueError as exc:  # e.g. an integer with more digits than int() converts
-        raise ParityError(f"{path}: not valid JSON: {exc}") from None
+        what = "an integer has too many digits" if "digits" in str(exc) else str(exc)
+        raise ParityError(f"{path}: not valid JSON: {what}") from None
     if found:
         where, literal = _first_non_finite(data)
         raise ParityError(f"{path}: {json_path(where)}: {literal} is not a finite number; "
