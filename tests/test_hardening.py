@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import pathlib
+import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -202,3 +204,16 @@ def test_backend_code_that_exits_interrupts_or_returns_junk_costs_its_result(
     assert {r["backend"]: r["status"] for r in again["results"]} == {
         b: r["status"] for b, r in results.items()}
     assert len(read_jsonl(out / "results.jsonl")) == len(results)
+
+
+def test_retired_workers_leak_no_semaphores(tmp_path: pathlib.Path) -> None:
+    """Workers that hold semaphores are retired between worker groups and at the end: each
+    exits on its own, so the resource tracker finds nothing left over."""
+    done = subprocess.run(
+        [sys.executable, "-m", "paritykit.cli", "run", "-p", str(HOSTILE), "-b",
+         "fake-semaphore,torch", "-j", "1", "hostile_ok", "relu", "--artifact-dir",
+         str(tmp_path / "out"), "--no-cache"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "4 results: 4 PASS" in done.stdout
+    assert "leaked semaphore" not in done.stderr, done.stderr

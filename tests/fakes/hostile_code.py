@@ -6,7 +6,8 @@
   ``hostile_not_module`` (``create_model`` returns a function), and ``hostile_ok`` which is fine.
 - backends, each running torch eager otherwise: ``fake-exit`` (``prepare`` calls
   ``sys.exit(0)``), ``fake-interrupt`` (``run`` raises KeyboardInterrupt), ``fake-none`` (``run``
-  returns None), ``fake-huge-misshapen`` (``run`` returns a 67 MiB array of the wrong shape).
+  returns None), ``fake-huge-misshapen`` (``run`` returns a 67 MiB array of the wrong shape),
+  ``fake-semaphore`` (holds a multiprocessing semaphore in its own worker process).
 
 None of these is a real backend or a real case: they test that the harness contains them.
 """
@@ -159,3 +160,23 @@ class FakeHugeMisshapenBackend(_EagerBackend):
 
     def prepared(self, module: torch.nn.Module) -> pk.Prepared:
         return _Misshapen(module)
+
+
+#: Made on first use in a worker and kept, as libraries keep their locks.
+_HELD: list[Any] = []
+
+
+@pk.register_backend
+class FakeSemaphoreBackend(_EagerBackend):
+    """Fake backend for testing the harness: holds a multiprocessing semaphore in its worker,
+    which is its own (``needs_own_process``), so the pool retires that worker between groups."""
+
+    name = "fake-semaphore"
+    needs_own_process = True
+
+    def prepare(self, program: pk.Program, workdir: pathlib.Path) -> pk.Prepared:
+        import multiprocessing
+
+        if not _HELD:
+            _HELD.append(multiprocessing.get_context("spawn").Semaphore())
+        return self.prepared(program.module)
