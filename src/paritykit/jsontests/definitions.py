@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import pathlib
 import re
 from collections.abc import Sequence
@@ -83,12 +84,32 @@ def validate(data: Any, kind: str, file: str) -> None:
 
 
 def read_json(path: pathlib.Path, shown: str) -> Any:
-    """Parse a JSON file; a syntax error names the line and column."""
+    """Parse a JSON file; a syntax error names the line and column. Bytes that are not UTF-8,
+    nesting deeper than the parser goes, an integer with more digits than ``int()`` takes and a
+    number that is not finite (``NaN``, ``Infinity``, ``1e999``: Python's json accepts them, and
+    an ``atol`` of Infinity passes anything) are errors naming the file too."""
+
+    def finite(literal: str) -> float:
+        if not math.isfinite(value := float(literal)):
+            raise DefinitionError(f"{shown}: {literal} is not a finite number; JSON numbers "
+                                  "here must be finite (no NaN, Infinity or magnitude beyond "
+                                  "1.8e308)")
+        return value
+
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_text(encoding="utf-8"), parse_constant=finite,
+                          parse_float=finite)
     except json.JSONDecodeError as exc:
         raise DefinitionError(f"{shown}: not valid JSON: {exc.msg} at line {exc.lineno} "
                               f"column {exc.colno}") from None
+    except UnicodeDecodeError as exc:
+        raise DefinitionError(f"{shown}: not UTF-8 text: byte {exc.object[exc.start]:#04x} at "
+                              f"offset {exc.start} ({exc.reason})") from None
+    except RecursionError:
+        raise DefinitionError(f"{shown}: not valid JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer with more digits than int() converts
+        what = "an integer has too many digits" if "digits" in str(exc) else str(exc)
+        raise DefinitionError(f"{shown}: not valid JSON: {what}") from None
     except OSError as exc:
         raise DefinitionError(f"{shown}: cannot read: {exc.strerror}") from None
 
@@ -211,8 +232,8 @@ def find_definitions(directory: pathlib.Path) -> list[pathlib.Path]:
     found = []
     for path in sorted(directory.rglob("*.json")):
         try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError):
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
             found.append(path)
             continue
         if not is_module_definition(data):

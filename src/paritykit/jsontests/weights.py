@@ -117,14 +117,15 @@ def apply_weights(model: Any, spec: WeightSpec, file: str,
     own = model.state_dict()
     missing = sorted(set(own) - set(state)) if spec.kind == "url" else []
     unexpected = sorted(set(state) - set(own))
+    source = f"{spec.url}: " if spec.kind == "url" else ""  # the file, for the reader
     if missing or unexpected:
         raise DefinitionError(
-            f"{where}: weights do not fit the module (scope {spec.scope!r}): "
+            f"{where}: {source}weights do not fit the module (scope {spec.scope!r}): "
             f"missing {', '.join(missing) or 'none'}; unexpected {', '.join(unexpected) or 'none'}")
     for name, value in state.items():
         if tuple(value.shape) != tuple(own[name].shape):
-            raise DefinitionError(f"{where}: {name} has shape {list(value.shape)}, the module "
-                                  f"expects {list(own[name].shape)}")
+            raise DefinitionError(f"{where}: {source}{name} has shape {list(value.shape)}, the "
+                                  f"module expects {list(own[name].shape)}")
     tensors = {k: torch.from_numpy(np.ascontiguousarray(v)).to(own[k].dtype)
                for k, v in state.items()}
     model.load_state_dict(tensors, strict=False)
