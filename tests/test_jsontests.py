@@ -96,7 +96,7 @@ def test_schema_errors_name_file_and_field(tmp_path: pathlib.Path, change: dict[
 
 def test_invalid_json_names_line(tmp_path: pathlib.Path) -> None:
     file = write(tmp_path, "bad.json", '{"type": "quality",\n "markers": [}')
-    with pytest.raises(DefinitionError, match=r"bad\.json: not valid JSON: .* line 2"):
+    with pytest.raises(DefinitionError, match=r"bad\.json: not valid JSON: .*line 2"):
         load_test(file, "bad.json")
 
 

@@ -57,7 +57,7 @@ def read_input(path: str) -> torch.Tensor:
     if not p.is_file():
         raise ParityError(f"--input {path}: no such file")
     if p.suffix == ".npy":
-        return torch.from_numpy(np.load(p))
+        return torch.from_numpy(np.load(p, allow_pickle=False))
     if p.suffix == ".safetensors":
         import safetensors.torch
 

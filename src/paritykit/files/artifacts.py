@@ -27,6 +27,7 @@ import safetensors.torch
 from paritykit.core.dtypes import dtype_name, to_numpy, to_torch
 from paritykit.core.errors import ParityError
 from paritykit.files.atomic import atomic_write_bytes
+from paritykit.files.paths import inside
 
 
 def _safe(name: str) -> str:
@@ -48,7 +49,7 @@ def under(root: pathlib.Path, name: str) -> pathlib.Path:
         raise ParityError(f"{name!r} cannot name a folder under {root}: use letters, digits "
                           "and -_.")
     path = root / part
-    if not path.resolve().is_relative_to(root.resolve()):
+    if not inside(path, root):
         raise ParityError(f"{path} resolves to {path.resolve()}, outside {root}; remove that "
                           "link")
     return path

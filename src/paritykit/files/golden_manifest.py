@@ -21,6 +21,7 @@ import numpy as np
 from paritykit.core.errors import ParityError
 from paritykit.files.artifacts import content_hash, load_arrays, split_sets
 from paritykit.files.jsonfile import as_field, read_json
+from paritykit.files.paths import inside
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -147,10 +148,10 @@ def check_confined(manifest: Manifest) -> None:
     ``cases.<id>.inputs`` / ``outputs`` must not make compare read files elsewhere on the
     machine. ``parity golden compare --allow-outside-paths`` skips this check.
     """
-    root = manifest.path.parent.resolve()
+    root = manifest.path.parent
     for entry in manifest.cases:
         for kind, rel in (("inputs", entry.inputs), ("outputs", entry.outputs)):
-            if not (manifest.path.parent / rel).resolve().is_relative_to(root):
+            if not inside(root / rel, root):
                 raise ParityError(f"{manifest.path}: field cases.{entry.case}.{kind}: {rel!r} "
                                   f"is outside the golden directory {manifest.path.parent}; "
                                   "pass --allow-outside-paths to read it anyway")

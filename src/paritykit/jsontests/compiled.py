@@ -22,23 +22,15 @@ import inspect
 import json
 import pathlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from paritykit.core.backend import Backend, Prepared
-from paritykit.core.result import CacheState
+from paritykit.core.result import Result
+from paritykit.run.attempt import cached
 from paritykit.run.cache import ArtifactCache, backend_identity, cache_key
 
 #: Written into a module-file entry: which file in it is the compiled artifact.
 ENTRY_INFO = "jsontest-module.json"
-
-
-@dataclass
-class Loaded:
-    """A module prepared on a backend; ``cache`` is hit / miss / forced / off."""
-
-    prepared: Prepared
-    cache: CacheState
 
 
 def factory_source_hash(model: Any) -> str:
@@ -65,23 +57,29 @@ def module_file_key(backend: Backend, kind: str, content_sha256: str,
 
 
 def load_module_file(cache: ArtifactCache, backend: Backend, kind: str, path: pathlib.Path,
-                     key: str, flags: Sequence[str], options: dict[str, str]) -> Loaded:
-    """Compile ``path`` on ``backend`` through the cache (or reopen the cached artifact)."""
-    entry = cache.lookup(backend.name, key)
-    if entry is not None:
-        artifact = entry / json.loads((entry / ENTRY_INFO).read_text())["artifact"]
-        return Loaded(backend.prepare_module(artifact.suffix[1:], artifact, entry, (), options),
-                      "hit")
-    state: CacheState = "forced" if cache.force else "miss"
-    staged = cache.staging(backend.name)
-    prepared = backend.prepare_module(kind, path, staged, flags, options)
-    artifact = prepared.artifact
-    if artifact is None or not artifact.resolve().is_relative_to(staged.resolve()):
-        return Loaded(prepared, "off")  # nothing compiled (e.g. ONNX Runtime reads the file)
-    relative = artifact.resolve().relative_to(staged.resolve())
-    (staged / ENTRY_INFO).write_text(json.dumps({"artifact": str(relative)}))
-    entry = cache.commit(backend.name, key, staged)
-    # Reopen from the committed entry so the artifact path named in results exists.
-    reopened = entry / relative
-    return Loaded(backend.prepare_module(reopened.suffix[1:], reopened, entry, (), options),
-                  state)
+                     key: str, flags: Sequence[str], options: dict[str, str],
+                     result: Result) -> Prepared:
+    """Compile ``path`` on ``backend`` through the cache (or reopen the cached artifact);
+    ``result.cache`` says which, as for programs (:func:`paritykit.run.attempt.cached`)."""
+
+    def reuse(entry: pathlib.Path) -> Prepared:
+        name = json.loads((entry / ENTRY_INFO).read_text())["artifact"]
+        if name is None:  # nothing was compiled (e.g. ONNX Runtime reads the file itself)
+            return backend.prepare_module(kind, path, entry, flags, options)
+        artifact = entry / name
+        return backend.prepare_module(artifact.suffix[1:], artifact, entry, (), options)
+
+    def build(staged: pathlib.Path) -> Prepared:
+        prepared = backend.prepare_module(kind, path, staged, flags, options)
+        artifact = prepared.artifact.resolve() if prepared.artifact is not None else None
+        inside = artifact is not None and artifact.is_relative_to(staged.resolve())
+        relative = str(artifact.relative_to(staged.resolve())) if artifact and inside else None
+        (staged / ENTRY_INFO).write_text(json.dumps({"artifact": relative}))
+        return prepared
+
+    prepared = cached(cache, backend.name, key, result, build=build, reuse=reuse)
+    if result.cache != "hit" and prepared.artifact is not None and \
+            prepared.artifact.is_relative_to(cache.root):
+        # Reopen from the committed entry: the staged files the backend opened were moved.
+        prepared = reuse(prepared.artifact.parent)
+    return prepared

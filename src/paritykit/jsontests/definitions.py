@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import pathlib
 import re
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ import jsonschema
 
 from paritykit.core.errors import ParityError
 from paritykit.files.jsonfile import json_path, schema_errors
+from paritykit.files.jsonfile import read_json as files_read_json
 from paritykit.jsontests.argspec import ArgSpec, parse_argspec
 
 TEST_TYPES = ("quality", "benchmark", "compstat")
@@ -84,34 +84,13 @@ def validate(data: Any, kind: str, file: str) -> None:
 
 
 def read_json(path: pathlib.Path, shown: str) -> Any:
-    """Parse a JSON file; a syntax error names the line and column. Bytes that are not UTF-8,
-    nesting deeper than the parser goes, an integer with more digits than ``int()`` takes and a
-    number that is not finite (``NaN``, ``Infinity``, ``1e999``: Python's json accepts them, and
-    an ``atol`` of Infinity passes anything) are errors naming the file too."""
-
-    def finite(literal: str) -> float:
-        if not math.isfinite(value := float(literal)):
-            raise DefinitionError(f"{shown}: {literal} is not a finite number; JSON numbers "
-                                  "here must be finite (no NaN, Infinity or magnitude beyond "
-                                  "1.8e308)")
-        return value
-
+    """Parse a JSON file through :func:`paritykit.files.jsonfile.read_json` (syntax errors with
+    line and column; non-UTF-8, too-deep nesting and non-finite numbers such as an ``atol`` of
+    Infinity refused), as a DefinitionError naming the file."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"), parse_constant=finite,
-                          parse_float=finite)
-    except json.JSONDecodeError as exc:
-        raise DefinitionError(f"{shown}: not valid JSON: {exc.msg} at line {exc.lineno} "
-                              f"column {exc.colno}") from None
-    except UnicodeDecodeError as exc:
-        raise DefinitionError(f"{shown}: not UTF-8 text: byte {exc.object[exc.start]:#04x} at "
-                              f"offset {exc.start} ({exc.reason})") from None
-    except RecursionError:
-        raise DefinitionError(f"{shown}: not valid JSON: nested too deeply") from None
-    except ValueError as exc:  # e.g. an integer with more digits than int() converts
-        what = "an integer has too many digits" if "digits" in str(exc) else str(exc)
-        raise DefinitionError(f"{shown}: not valid JSON: {what}") from None
-    except OSError as exc:
-        raise DefinitionError(f"{shown}: cannot read: {exc.strerror}") from None
+        return files_read_json(path, shown)
+    except ParityError as exc:
+        raise DefinitionError(str(exc)) from None
 
 
 def is_module_definition(data: Any) -> bool:

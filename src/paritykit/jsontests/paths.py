@@ -16,6 +16,7 @@ import pathlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from paritykit.files.paths import inside
 from paritykit.jsontests.definitions import DefinitionError
 
 #: The flag that lets definitions read outside their directories (``parity run``, pytest).
@@ -38,17 +39,12 @@ class PathPolicy:
         """``path`` if reading it is allowed, else a DefinitionError naming ``where`` (``file:
         $.field``, or nothing when the caller adds it), the path as ``written`` in the
         definition and the directories."""
-        if self.allow_outside or any(_within(path, root) for root in self.roots):
+        if self.allow_outside or any(inside(path, root) for root in self.roots):
             return path
         dirs = ", ".join(str(r) for r in self.roots)
         head = f"{where}: " if where else ""
         raise DefinitionError(f"{head}{written!r} is outside the directories JSON definitions "
                               f"may read ({dirs}); pass {ALLOW_FLAG} to read it anyway")
-
-
-def _within(path: pathlib.Path, root: pathlib.Path) -> bool:
-    # resolve() follows symlinks, so a link inside a root that points elsewhere is outside.
-    return path.resolve().is_relative_to(root.resolve())
 
 
 def expand(base: pathlib.Path, written: str) -> pathlib.Path:

@@ -27,7 +27,6 @@ from paritykit.core.result import Result, Status
 from paritykit.core.tolerance import Tolerance, default_tolerance
 from paritykit.jsontests.argspec import ArgSpec, materialize
 from paritykit.jsontests.compiled import (
-    Loaded,
     factory_source_hash,
     load_module_file,
     module_file_key,
@@ -260,10 +259,9 @@ def _load(result: Result, definition: TestDefinition, module: ModuleDefinition,
         runtime = {"driver": run_args.iree_driver, "function": run_args.function or ""} \
             if iree else {}
         key = module_file_key(backend, module.kind, sha256_of(path), flags)
-        loaded: Loaded = _stage(Stage.PREPARE, lambda: load_module_file(
-            cache, backend, module.kind, path, key, flags, runtime))
-        result.cache = loaded.cache
-        return loaded.prepared
+        module_prepared: Prepared = _stage(Stage.PREPARE, lambda: load_module_file(
+            cache, backend, module.kind, path, key, flags, runtime, result))
+        return module_prepared
     model = _stage(Stage.SETUP, lambda: load_factory(module, options.module_dir),
                    f"{module.file}: $.torch")
     weights = [_weight(model, w, definition.file, fetcher) for w in definition.weights]

@@ -194,9 +194,9 @@ def prepare(backend: Backend, program: Program, workdir: pathlib.Path, result: R
         result.cache = "off"
         return backend.prepare(program, workdir)
     key = cache.key(backend, program.options)
-    prepared = _reuse(backend, program, cache.cache, key, result)
-    if prepared is None:
-        prepared = _build(backend, program, cache.cache, key)
+    prepared = cached(cache.cache, backend.name, key, result,
+                      build=lambda staged: backend.prepare(program, staged),
+                      reuse=lambda entry: backend.load(program, entry))
     if prepared.artifact is not None:
         local = workdir / prepared.artifact.name
         copy_file(prepared.artifact, local)
@@ -204,17 +204,30 @@ def prepare(backend: Backend, program: Program, workdir: pathlib.Path, result: R
     return prepared
 
 
-def _reuse(backend: Backend, program: Program, store: ArtifactCache, key: str,
-           result: Result) -> Prepared | None:
+def cached(store: ArtifactCache, backend: str, key: str, result: Result, *,
+           build: Callable[[pathlib.Path], Prepared],
+           reuse: Callable[[pathlib.Path], Prepared]) -> Prepared:
+    """The one way through the artifact cache: ``reuse`` a verified entry, else ``build`` into
+    a staging folder and commit it. ``result.cache`` says hit, miss, forced or rebuilt.
+
+    Programs (:func:`prepare`) and JSON definitions' module files both come through here, so a
+    bad entry is dropped and rebuilt the same way for either.
+    """
+    prepared = _reuse(store, backend, key, result, reuse)
+    return prepared if prepared is not None else _build(store, backend, key, build)
+
+
+def _reuse(store: ArtifactCache, backend: str, key: str, result: Result,
+           reuse: Callable[[pathlib.Path], Prepared]) -> Prepared | None:
     """The verified entry loaded, or None to build (``result.cache`` set either way)."""
-    found = store.find(backend.name, key)
+    found = store.find(backend, key)
     if found.entry is not None:
         try:
-            prepared = backend.load(program, found.entry)
+            prepared = reuse(found.entry)
         except code_failures() as exc:
             # The files are what was committed, so a stale or unloadable entry, not a lowering
             # failure: build it again rather than blame the backend on every later run.
-            store.drop(backend.name, key)
+            store.drop(backend, key)
             found = Found(None, f"load failed: {_headline(exc)}")
         else:
             result.cache = "hit"
@@ -227,16 +240,17 @@ def _reuse(backend: Backend, program: Program, store: ArtifactCache, key: str,
     return None
 
 
-def _build(backend: Backend, program: Program, store: ArtifactCache, key: str) -> Prepared:
+def _build(store: ArtifactCache, backend: str, key: str,
+           build: Callable[[pathlib.Path], Prepared]) -> Prepared:
     """Prepare into a staging dir and commit it; the artifact is named inside the entry."""
-    staged = store.staging(backend.name)
+    staged = store.staging(backend)
     try:
-        prepared = backend.prepare(program, staged)
+        prepared = build(staged)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)  # no half-written staging dirs
         raise
-    entry = store.commit(backend.name, key, staged)
-    if prepared.artifact is not None:
+    entry = store.commit(backend, key, staged)
+    if prepared.artifact is not None and prepared.artifact.is_relative_to(staged):
         prepared.artifact = entry / prepared.artifact.relative_to(staged)
     return prepared
 
