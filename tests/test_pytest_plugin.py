@@ -76,6 +76,21 @@ def test_item_ids_and_keyword_selection(pytester: pytest.Pytester) -> None:
         "paritykit::test_parity[relu-torch]", "paritykit::test_parity[linear_nobias-torch]"]
 
 
+def test_parity_shard_partitions_the_items(pytester: pytest.Pytester) -> None:
+    def ids(*extra: str) -> list[str]:
+        result = run(pytester, "--parity-backend", "torch,torch-export", "--parity-cases",
+                     "relu,abs,neg,sigmoid,tanh", "--collect-only", "-q", *extra)
+        assert result.ret == 0, result.outlines
+        return [line for line in result.outlines if line.startswith("paritykit::")]
+
+    shards = [ids("--parity-shard", f"{k}/2") for k in (1, 2)]
+    assert sorted(shards[0] + shards[1]) == sorted(ids()) and not set(shards[0]) & set(shards[1])
+    assert {len(s) for s in shards} == {4, 6}  # whole cases: 2 and 3 of them
+    bad = run(pytester, "--parity-backend", "torch", "--parity-shard", "3/2", "--collect-only")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--parity-shard" in "\n".join(bad.errlines) and "1 <= K <= N" in "\n".join(bad.errlines)
+
+
 def test_outcomes_messages_junit_and_results(pytester: pytest.Pytester) -> None:
     """One run: pass, MISMATCH, RUN_ERROR, an unavailable backend, a cuda-marked test."""
     pytester.makepyfile(test_user="""

@@ -86,6 +86,12 @@ SHARED_OPTIONS: dict[str, tuple[str | None, dict[str, Any]]] = {
     "no-cache": (None, dict(action="store_true", help="do not read or write the cache")),
     "threads": (None, dict(type=int, default=1, metavar="N",
                            help="threads per worker for torch and ONNX Runtime (default 1)")),
+    "shard": (None, dict(default=None, metavar="K/N",
+                         help="run shard K of N: whole cases, balanced by --durations (or by "
+                              "pair count), the same on every machine for the same selection")),
+    "durations": (None, dict(default=None, metavar="FILE",
+                             help="seconds per (case, backend) from an earlier run's "
+                                  "results.jsonl or --json report, to balance --shard")),
     "grad": (None, dict(action="store_true",
                         help="also compare gradients of sum(output * random cotangent) w.r.t. "
                              "inputs and parameters with eager autograd")),

@@ -49,6 +49,7 @@ from paritykit.core.tolerance import ToleranceRules
 from paritykit.files.results import read_results
 from paritykit.reports import ConsoleReporter, write_json, write_junit
 from paritykit.run.session import RESULTS_FILE, SessionOptions, execute, prepare_plan
+from paritykit.run.shard import shard_of
 from paritykit.run.worker import RunConfig
 
 # Each of these modules owns one subcommand: ``add_parser(subparsers)`` registers it under
@@ -90,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "than cores/-j so results and compile caches do not depend on -j")
     p_run.add_argument("-v", "--verbose", action="store_true", help="one line per result")
     p_run.add_argument("--list", action="store_true", help="print the selected cases and exit")
+    add_option(p_run.add_argument, "shard")
+    add_option(p_run.add_argument, "durations")
     for name in ("seed", "timeout", "tolerances", "artifact-dir"):
         add_option(p_run.add_argument, name)
     p_run.add_argument("--clean-after", action="store_true",
@@ -181,11 +184,15 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
         return json_cli.run(args, console, _backend_names(args))
     refs = selected_cases(args)
+    backends = _backend_names(args)
+    if args.durations and args.shard is None:
+        raise ParityError("--durations balances --shard K/N; give --shard too")
+    if args.shard is not None:
+        refs = shard_of(refs, backends, args.shard, args.durations)
     if args.list:
         for ref in refs:
             console.print(escape(ref.id), highlight=False)
         return EXIT_OK
-    backends = _backend_names(args)
     tolerances = ToleranceRules.load(args.tolerances) if args.tolerances else ToleranceRules()
     cache_dir = None if args.no_cache else (args.cache_dir or str(_default_cache()))
     config = RunConfig(

@@ -86,15 +86,24 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 def selected_cases(config: pytest.Config) -> list[Any]:
-    """Case configs named by ``--parity-cases`` (all when absent)."""
+    """Case configs named by ``--parity-cases`` (all when absent), of ``--parity-shard`` K/N
+    when given (before ``-k``, which pytest applies to the items)."""
     from paritykit.core.cases import CASES, select
     from paritykit.core.errors import ParityError
+    from paritykit.run.shard import shard_of
 
     options.load(config)
     try:
-        return select(CASES.expand(), options.split(config.option.parity_cases))
+        refs = select(CASES.expand(), options.split(config.option.parity_cases))
     except ParityError as exc:
         raise options.usage_error(f"--parity-cases: {exc}") from None
+    if config.option.parity_shard is None:
+        return refs
+    try:
+        return shard_of(refs, options.backend_names(config), config.option.parity_shard,
+                        config.option.parity_durations)
+    except ParityError as exc:
+        raise options.usage_error(f"--parity-shard: {exc}") from None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

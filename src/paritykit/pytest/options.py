@@ -42,7 +42,7 @@ def add_options(parser: pytest.Parser) -> None:
         add_option(add, name, prefix=PREFIX)
     add_option(add, "tolerances", prefix=PREFIX,
                help="tolerance rules (JSON); also used by assert_allclose_cross_backend")
-    for name in ("expectations", "no-expectations", "grad"):
+    for name in ("expectations", "no-expectations", "grad", "shard", "durations"):
         add_option(add, name, prefix=PREFIX)
     add("--parity-in-process", action="store_true",
         help="run parity items and JSON test definitions in the pytest process (faster; a "
