@@ -52,18 +52,16 @@ class OnnxRuntimePrepared(Prepared):
         options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_names = input_names
+        #: The session input each program input feeds, in the program's order (None: no such
+        #: input in the graph).
+        self.feed_names = feed_plan(graph_inputs(self.session), input_names)
         self.artifact = path
         self.stats["model_bytes"] = path.stat().st_size
 
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
-        """Feed inputs by name (the exporter drops unused inputs) and return every output."""
-        wanted = {i.name for i in self.session.get_inputs()}
-        feed = {}
-        for name, value in zip(self.input_names, inputs, strict=True):
-            # An input returned unchanged as an output is renamed NAME_orig by the exporter.
-            session_name = name if name in wanted else f"{name}_orig"
-            if session_name in wanted:
-                feed[session_name] = value
+        """Feed each input to its graph input (see :func:`feed_plan`); return every output."""
+        feed = {name: value for name, value in zip(self.feed_names, inputs, strict=True)
+                if name is not None}
         if not any(a.dtype == BF16 for a in feed.values()) and not self._bf16_outputs:
             return [np.asarray(o) for o in self.session.run(None, feed)]
         return self._run_bound(feed)
@@ -102,6 +100,40 @@ class OnnxRuntimePrepared(Prepared):
         self.session.run_with_iobinding(binding)
         return [v.numpy() if b is None else b.view(BF16)
                 for v, b in zip(binding.get_outputs(), buffers, strict=True)]
+
+
+def graph_inputs(session: Any) -> list[str]:
+    """The inputs a run must feed, in the graph's order: ``session.get_inputs()`` less any
+    initializer that is also listed as a graph input (those keep their stored value)."""
+    initializers = {i.name for i in session.get_overridable_initializers()}
+    return [i.name for i in session.get_inputs() if i.name not in initializers]
+
+
+def feed_plan(graph: list[str], program: list[str]) -> list[str | None]:
+    """Which graph input each program input feeds, in the program's input order.
+
+    The dynamo exporter lists every user input, in the program's order, but does not keep
+    their names: an input returned unchanged as an output (``x.t()`` of a 1-d ``x``,
+    ``mean(x, [], keepdim=True)`` of a 0-d ``x``, ``lambda x: x``) ends up named after that
+    output plus ``_orig`` (``t_orig``, ``mean_orig``). So when the counts agree the inputs pair
+    up by position. A graph with fewer inputs (one that drops unused inputs) pairs up by name,
+    and a graph input that no program input names is an error rather than a missing feed.
+
+    >>> feed_plan(["a", "t_orig"], ["a", "b"])
+    ['a', 't_orig']
+    >>> feed_plan(["b"], ["a", "b"])
+    [None, 'b']
+    >>> feed_plan([], [])
+    []
+    """
+    if len(graph) == len(program):
+        return list(graph)
+    plan = [name if name in graph else None for name in program]
+    unfed = [name for name in graph if name not in plan]
+    if unfed:
+        raise ValueError(f"cannot match the ONNX graph's inputs {graph} to the program's "
+                         f"inputs {program}: no program input feeds {unfed}")
+    return plan
 
 
 def _ortvalue(array: np.ndarray) -> Any:
