@@ -159,7 +159,7 @@ LAYERS = {
     "core": 0, "files": 0,               # the vocabulary and the on-disk formats
     "backends": 1, "models": 1, "suite": 1,
     "run": 2,                            # plan, attempt, worker, pool, cache, session
-    "golden": 3, "bench": 3, "evaluate": 3, "jsontests": 3, "autodiff": 3, "reports": 3,
+    "golden": 3, "merge": 3, "bench": 3, "evaluate": 3, "jsontests": 3, "autodiff": 3, "reports": 3,
     "cli": 4, "pytest": 4,               # the entry points
 }
 FRONT_END = 3

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import pathlib
 import random
+import shutil
 
 import pytest
 
@@ -105,6 +106,44 @@ def test_three_shards_reproduce_the_unsharded_run(tmp_path: pathlib.Path) -> Non
             assert (r["case"], r["backend"]) not in merged  # no result twice
             merged[r["case"], r["backend"]] = r["status"]
     assert merged == whole  # none missing, same statuses
+    _check_merge(tmp_path, whole)
+
+
+def _check_merge(tmp_path: pathlib.Path, whole: dict[tuple[str, str], str]) -> None:
+    """``parity merge`` of the three shards is the unsharded run; a missing shard leaves gaps,
+    a shard given twice duplicates, a changed status conflicts, another seed is refused."""
+    shards = [str(tmp_path / f"s{k}") for k in (1, 2, 3)]
+    assert main(["merge", str(tmp_path / "m"), *shards]) == 0
+    report = read_report(tmp_path / "m" / "report.json")
+    assert {(r["case"], r["backend"]): r["status"] for r in report["results"]} == whole
+    assert all(r["stats"]["machine"]["host"] for r in report["results"])
+    assert (tmp_path / "m" / "junit.xml").is_file() and (tmp_path / "m" / "report.html").is_file()
+    assert report["summary"]["gaps"] == [] and report["summary"]["conflicts"] == []
+
+    assert main(["merge", str(tmp_path / "gap"), *shards[:2]]) == 1
+    gaps = read_report(tmp_path / "gap" / "report.json")["summary"]["gaps"]
+    third = {(r["case"], r["backend"]) for r in read_report(tmp_path / "s3.json")["results"]}
+    assert {tuple(g) for g in gaps} == third
+
+    assert main(["merge", str(tmp_path / "dup"), *shards, shards[0]]) == 0
+    dup = read_report(tmp_path / "dup" / "report.json")["summary"]["duplicates"]
+    first = {(r["case"], r["backend"]) for r in read_report(tmp_path / "s1.json")["results"]}
+    assert {tuple(d) for d in dup} == first
+
+    other = tmp_path / "other"
+    shutil.copytree(shards[0], other)
+    lines = (other / "results.jsonl").read_text().splitlines()
+    row = json.loads(lines[0])
+    row["status"] = "MISMATCH"
+    (other / "results.jsonl").write_text("\n".join([json.dumps(row), *lines[1:]]) + "\n")
+    assert main(["merge", str(tmp_path / "conflict"), *shards, str(other)]) == 1
+    (conflict,) = read_report(tmp_path / "conflict" / "report.json")["summary"]["conflicts"]
+    assert (conflict["case"], conflict["backend"]) == (row["case"], row["backend"])
+    assert sorted(s for _, s in conflict["found"]) == ["MISMATCH", "PASS"]
+
+    record = json.loads((other / "run.json").read_text())
+    (other / "run.json").write_text(json.dumps({**record, "seed": 7}))
+    assert main(["merge", str(tmp_path / "seed"), shards[0], str(other)]) == 2
 
 
 def test_select_shard_is_the_kth_part() -> None:

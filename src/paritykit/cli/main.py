@@ -21,6 +21,7 @@ from paritykit.cli import bench as cli_bench
 from paritykit.cli import eval as cli_eval
 from paritykit.cli import export_weights as cli_export_weights
 from paritykit.cli import golden as cli_golden
+from paritykit.cli import merge as cli_merge
 from paritykit.cli import report as cli_report
 from paritykit.cli.common import (
     EXIT_FAILED,
@@ -46,7 +47,9 @@ from paritykit.core.expectations import update as update_expectations
 from paritykit.core.registry import BACKENDS, parse_backend_options
 from paritykit.core.result import Result, summarize
 from paritykit.core.tolerance import ToleranceRules
+from paritykit.files.machine import machine_info
 from paritykit.files.results import read_results
+from paritykit.files.run_record import RunRecord, write_run_record
 from paritykit.reports import ConsoleReporter, write_json, write_junit
 from paritykit.run.session import RESULTS_FILE, SessionOptions, execute, prepare_plan
 from paritykit.run.shard import shard_of
@@ -55,7 +58,7 @@ from paritykit.run.worker import RunConfig
 # Each of these modules owns one subcommand: ``add_parser(subparsers)`` registers it under
 # ``NAME`` and ``run(args, console) -> exit code`` carries it out.
 COMMAND_MODULES = (cli_golden, cli_autodiff, cli_bench, cli_export_weights, cli_eval,
-                   cli_report)
+                   cli_report, cli_merge)
 EXTRA_COMMANDS = {module.NAME: module.run for module in COMMAND_MODULES}
 
 def build_parser() -> argparse.ArgumentParser:
@@ -185,6 +188,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         return json_cli.run(args, console, _backend_names(args))
     refs = selected_cases(args)
     backends = _backend_names(args)
+    selected = [r.id for r in refs]
     if args.durations and args.shard is None:
         raise ParityError("--durations balances --shard K/N; give --shard too")
     if args.shard is not None:
@@ -207,6 +211,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     options = SessionOptions(jobs=args.jobs, timeout=args.timeout, resume=args.resume,
                              clean_after=args.clean_after, expectations=expectations)
     plan, previous = prepare_plan(refs, backends, config, options)
+    write_run_record(args.artifact_dir, RunRecord(args.seed, config.fingerprint, selected,
+                                                  backends, args.shard, machine_info()))
     reporter = ConsoleReporter(console, verbose=args.verbose)
     reporter.start(len(plan.tasks) + len(plan.decided), backends, args.jobs)
     start = time.perf_counter()

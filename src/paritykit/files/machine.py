@@ -48,6 +48,11 @@ def cores() -> int:
     return os.cpu_count() or 1
 
 
+def machine_info() -> dict[str, str]:
+    """Which machine a run was on: host name, CPU (:func:`host_id`) and platform."""
+    return {"host": platform.node(), "cpu": host_id(), **platform_info()}
+
+
 def platform_info() -> dict[str, str]:
     """OS, architecture, the full platform string and the Python version."""
     return {"system": platform.system(), "machine": platform.machine(),
