@@ -6,6 +6,7 @@ Exit codes: 0 nothing failed, 1 something failed, 2 usage error, 130 interrupted
 from __future__ import annotations
 
 import argparse
+import json
 import pathlib
 import sys
 import time
@@ -77,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_backends = sub.add_parser(
         "backends", help="list backends: available or not, why, devices, versions")
     add_source_options(p_backends)
+    p_backends.add_argument("--ray-resources", action="store_true",
+                            help="print the Ray custom resources this machine offers (JSON, for "
+                                 "`ray start --resources`): parity:BACKEND per available backend")
 
     p_run = sub.add_parser("run", help="run cases on backends and compare with torch eager")
     add_source_options(p_run)
@@ -94,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "than cores/-j so results and compile caches do not depend on -j")
     p_run.add_argument("-v", "--verbose", action="store_true", help="one line per result")
     p_run.add_argument("--list", action="store_true", help="print the selected cases and exit")
+    p_run.add_argument("--executor", choices=("local", "ray"), default="local",
+                       help="where tasks run: worker processes here (default) or a Ray cluster; "
+                            "-j is then the number of Ray actors over the cluster's nodes")
+    p_run.add_argument("--ray-address", default="auto", metavar="ADDR",
+                       help="the Ray cluster for --executor ray (default auto: a running "
+                            "cluster, else a local one on 127.0.0.1)")
     add_option(p_run.add_argument, "shard")
     add_option(p_run.add_argument, "durations")
     for name in ("seed", "timeout", "tolerances", "artifact-dir"):
@@ -156,6 +166,12 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
 def cmd_backends(args: argparse.Namespace, console: Console) -> int:
     """``parity backends``."""
     load_config(args.plugin)
+    if args.ray_resources:
+        from paritykit.run.ray_executor import node_resources
+
+        console.print(json.dumps(node_resources(), sort_keys=True), highlight=False,
+                      soft_wrap=True)
+        return EXIT_OK
     table = Table("backend", "available", "devices", "route / reason", "versions", "origin")
     for name in BACKENDS.names():
         info = BACKENDS.info(name)
@@ -209,7 +225,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     expectations = (ExpectationSet() if args.no_expectations
                     else load_expectations(args.expectations))
     options = SessionOptions(jobs=args.jobs, timeout=args.timeout, resume=args.resume,
-                             clean_after=args.clean_after, expectations=expectations)
+                             clean_after=args.clean_after, expectations=expectations,
+                             executor=args.executor, ray_address=args.ray_address)
     plan, previous = prepare_plan(refs, backends, config, options)
     write_run_record(args.artifact_dir, RunRecord(args.seed, config.fingerprint, selected,
                                                   backends, args.shard, machine_info()))

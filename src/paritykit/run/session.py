@@ -6,6 +6,7 @@ import pathlib
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from paritykit.core.cases import CaseRef
 from paritykit.core.expectations import ExpectationSet
@@ -14,6 +15,7 @@ from paritykit.files.artifacts import backend_dir, case_dir
 from paritykit.files.results import ResultStore, read_results
 from paritykit.run.plan import Plan, build_plan
 from paritykit.run.pool import Pool
+from paritykit.run.ray_executor import RayExecutor
 from paritykit.run.worker import RunConfig
 
 RESULTS_FILE = "results.jsonl"
@@ -29,6 +31,10 @@ class SessionOptions:
     clean_after: bool = False
     #: Known failures and skips; the default has no entries (every result as it came).
     expectations: ExpectationSet = field(default_factory=ExpectationSet)
+    #: Where tasks run: this machine's pool, or a Ray cluster (``--executor ray``).
+    executor: Literal["local", "ray"] = "local"
+    #: The cluster for ``executor="ray"``: ``auto`` finds one or starts a local one.
+    ray_address: str = "auto"
 
 
 def prepare_plan(refs: list[CaseRef], backends: list[str], config: RunConfig,
@@ -61,12 +67,21 @@ def execute(plan: Plan, config: RunConfig, options: SessionOptions,
         for result in plan.decided:
             record(result)
         if plan.tasks:
-            Pool(config, jobs=options.jobs, timeout=options.timeout).run(plan.tasks, record)
+            executor(config, options).run(plan.tasks, record)
     finally:
         store.close()
     if options.clean_after:
         clean_passing(pathlib.Path(config.artifact_dir), results)
     return results
+
+
+def executor(config: RunConfig, options: SessionOptions) -> Pool | RayExecutor:
+    """The local pool, or the Ray executor: both run tasks through the same attempt and the
+    same worker pool (on a Ray node, a pool of its own)."""
+    if options.executor == "ray":
+        return RayExecutor(config, jobs=options.jobs, timeout=options.timeout,
+                           address=options.ray_address)
+    return Pool(config, jobs=options.jobs, timeout=options.timeout)
 
 
 def clean_passing(root: pathlib.Path, results: list[Result]) -> None:
