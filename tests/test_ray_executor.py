@@ -50,6 +50,9 @@ def test_ray_gives_the_local_pools_results(cluster: Any, tmp_path: pathlib.Path)
             "--timeout", "5", "-j", "2", "--no-cache"]
     main([*args, "--executor", "ray", "--artifact-dir", str(tmp_path / "ray"),
           "--json", str(tmp_path / "ray.json")])
+    main(["run", "relu", "-b", "torch", "--executor", "ray", "--ray-keep-passes", "--no-cache",
+          "--artifact-dir", str(tmp_path / "kept")])
+    assert (tmp_path / "kept" / "relu" / "torch" / "result.json").is_file()
     main([*args, "--artifact-dir", str(tmp_path / "local"), "--json", str(tmp_path / "local.json")])
     on_ray, local = _statuses(tmp_path / "ray.json"), _statuses(tmp_path / "local.json")
     for (case, backend), (status, message) in on_ray.items():

@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--ray-address", default="auto", metavar="ADDR",
                        help="the Ray cluster for --executor ray (default auto: a running "
                             "cluster, else a local one on 127.0.0.1)")
+    p_run.add_argument("--ray-keep-passes", action="store_true",
+                       help="with --executor ray, bring the files of passing results back to "
+                            "--artifact-dir too (by default only failures' files come back)")
     add_option(p_run.add_argument, "shard")
     add_option(p_run.add_argument, "durations")
     for name in ("seed", "timeout", "tolerances", "artifact-dir"):
@@ -226,7 +229,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
                     else load_expectations(args.expectations))
     options = SessionOptions(jobs=args.jobs, timeout=args.timeout, resume=args.resume,
                              clean_after=args.clean_after, expectations=expectations,
-                             executor=args.executor, ray_address=args.ray_address)
+                             executor=args.executor, ray_address=args.ray_address,
+                             ray_keep_passes=args.ray_keep_passes)
     plan, previous = prepare_plan(refs, backends, config, options)
     write_run_record(args.artifact_dir, RunRecord(args.seed, config.fingerprint, selected,
                                                   backends, args.shard, machine_info()))

@@ -35,6 +35,8 @@ class SessionOptions:
     executor: Literal["local", "ray"] = "local"
     #: The cluster for ``executor="ray"``: ``auto`` finds one or starts a local one.
     ray_address: str = "auto"
+    #: Bring passing results' files back from Ray nodes too (failures' always come back).
+    ray_keep_passes: bool = False
 
 
 def prepare_plan(refs: list[CaseRef], backends: list[str], config: RunConfig,
@@ -80,7 +82,7 @@ def executor(config: RunConfig, options: SessionOptions) -> Pool | RayExecutor:
     same worker pool (on a Ray node, a pool of its own)."""
     if options.executor == "ray":
         return RayExecutor(config, jobs=options.jobs, timeout=options.timeout,
-                           address=options.ray_address)
+                           address=options.ray_address, keep_passes=options.ray_keep_passes)
     return Pool(config, jobs=options.jobs, timeout=options.timeout)
 
 
