@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 
 from paritykit.core.errors import ParityError
 from paritykit.core.result import Result
-from paritykit.files.results import read_results
+from paritykit.files.results import RESULTS_FILE, read_results
 from paritykit.files.run_record import RunRecord, read_run_record
 
-RESULTS_FILE = "results.jsonl"
 Key = tuple[str, str]
 
 

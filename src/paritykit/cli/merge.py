@@ -42,9 +42,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, console: Console) -> int:
     """Merge, write the files, print what did not fit; exit 1 on failures, conflicts, gaps."""
     from paritykit.core.result import summarize
-    from paritykit.files.results import ResultStore
+    from paritykit.files.results import RESULTS_FILE, ResultStore
     from paritykit.files.run_record import write_run_record
-    from paritykit.merge import RESULTS_FILE, merge
+    from paritykit.merge import merge
     from paritykit.reports import write_json, write_junit
     from paritykit.reports.html import ReportInputs, write_html
 

@@ -20,12 +20,12 @@ from paritykit.core.result import Result, Status
 from paritykit.evaluate import bench, run, trace, validate
 from paritykit.evaluate.common import failed_result
 from paritykit.evaluate.options import EvalOptions
+from paritykit.files.results import RESULTS_FILE
 from paritykit.run.cache import default_cache_dir
 from paritykit.run.plan import CallTask
 from paritykit.run.pool import Pool
 from paritykit.run.worker import RunConfig, load_sources
 
-RESULTS_FILE = "results.jsonl"
 Progress = Callable[[str], None]
 
 #: workload -> (job run per backend, result of a job that crashed / timed out / raised)

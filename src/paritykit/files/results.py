@@ -15,6 +15,8 @@ from filelock import FileLock, Timeout
 from paritykit.core.errors import ParityError
 from paritykit.core.result import Result
 
+#: The name of an artifact directory's results file.
+RESULTS_FILE = "results.jsonl"
 #: Held by the one run that writes a directory's results.jsonl.
 WRITER_LOCK = ".parity-writer.lock"
 

@@ -137,7 +137,8 @@ class RayExecutor:
 
         actors: list[_Actor] = []
         try:
-            nodes = _nodes(ray)
+            alive = [n for n in ray.nodes() if n["Alive"]]
+            nodes = _nodes(alive)
             offered = set().union(*nodes.values()) if nodes else set()
             pending: deque[Task] = deque()
             for task in tasks:
@@ -146,7 +147,7 @@ class RayExecutor:
                 else:
                     emit(self._unplaced(task))
             actors = [self._spawn(ray, node, nodes[node]) for node in
-                      _spread(ray, nodes, self.jobs, {t.backend for t in pending})]
+                      _spread(alive, nodes, self.jobs, {t.backend for t in pending})]
             while pending or any(a.task for a in actors):
                 self._dispatch(pending, actors)
                 self._collect_one(ray, actors, emit)
@@ -270,18 +271,18 @@ def _connect(address: str, jobs: int) -> tuple[Any, bool]:
     return ray, True
 
 
-def _nodes(ray: Any) -> dict[str, frozenset[str]]:
-    """Alive nodes and the backends each offers."""
+def _nodes(alive: list[dict[str, Any]]) -> dict[str, frozenset[str]]:
+    """The backends each alive node (from ``ray.nodes()``) offers."""
     return {n["NodeID"]: frozenset(k.removeprefix(RESOURCE_PREFIX) for k in n["Resources"]
                                    if k.startswith(RESOURCE_PREFIX))
-            for n in ray.nodes() if n["Alive"]}
+            for n in alive}
 
 
-def _spread(ray: Any, nodes: dict[str, frozenset[str]], jobs: int,
+def _spread(alive: list[dict[str, Any]], nodes: dict[str, frozenset[str]], jobs: int,
             wanted: set[str]) -> list[str]:
     """Which node each of the ``jobs`` actors goes to: round robin over the nodes that offer a
     wanted backend, at most one actor per CPU of a node."""
-    cpus = {n["NodeID"]: int(n["Resources"].get("CPU", 1)) for n in ray.nodes() if n["Alive"]}
+    cpus = {n["NodeID"]: int(n["Resources"].get("CPU", 1)) for n in alive}
     useful = [n for n, offers in nodes.items() if offers & wanted]
     placed: list[str] = []
     while len(placed) < jobs and useful:

@@ -12,13 +12,12 @@ from paritykit.core.cases import CaseRef
 from paritykit.core.expectations import ExpectationSet
 from paritykit.core.result import Result, Status
 from paritykit.files.artifacts import backend_dir, case_dir
+from paritykit.files.results import RESULTS_FILE as RESULTS_FILE  # re-exported for the CLI
 from paritykit.files.results import ResultStore, read_results
 from paritykit.run.plan import Plan, build_plan
 from paritykit.run.pool import Pool
 from paritykit.run.ray_executor import RayExecutor
 from paritykit.run.worker import RunConfig
-
-RESULTS_FILE = "results.jsonl"
 
 
 @dataclass
